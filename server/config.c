@@ -1,0 +1,230 @@
+/* config.c: the table of every environment variable cupd reads. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "xmem.h"
+
+typedef enum { T_STR, T_INT, T_LONG, T_BOOL, T_LOGLEVEL, T_URL } key_type;
+
+typedef struct cfg_key {
+	const char *name;
+	key_type type;
+	size_t offset;
+	const char *def;   /* default as text; NULL = empty string */
+	long min, max;     /* bounds for T_INT / T_LONG */
+	const char *help;
+} cfg_key;
+
+#define F(field) offsetof(cfg, field)
+
+static const cfg_key KEYS[] = {
+	{ "DATABASE_URL", T_STR, F(database_url), "", 0, 0,
+	  "PostgreSQL conninfo or URI (empty: libpq's PG* environment defaults)" },
+	{ "CUPD_LISTEN", T_STR, F(listen), "127.0.0.1:8080", 0, 0,
+	  "host:port the HTTP server binds" },
+	{ "CUPD_PUBLIC_URL", T_URL, F(public_url), NULL, 0, 0,
+	  "externally visible base URL (issuer, audiences); default http://<CUPD_LISTEN>" },
+	{ "CUPD_WORKERS", T_INT, F(workers), "0", 0, 256,
+	  "HTTP worker threads, each with its own event loop (0 = number of cores)" },
+	{ "CUPD_LOG_LEVEL", T_LOGLEVEL, F(log_level), "info", 0, 0,
+	  "debug | info | warn | error" },
+	{ "CUPD_ACCESS_LOG", T_BOOL, F(access_log), "on", 0, 0,
+	  "one JSON line per request on stdout (on | off)" },
+	{ "CUPD_MAX_BODY_BYTES", T_LONG, F(max_body_bytes), "1048576", 1024, 64L * 1024 * 1024,
+	  "largest request body; larger gets 413" },
+	{ "CUPD_MAX_HEADER_BYTES", T_LONG, F(max_header_bytes), "16384", 1024, 1024L * 1024,
+	  "largest request header block; larger is refused" },
+	{ "CUPD_TIMEOUT_SECONDS", T_INT, F(timeout_seconds), "30", 1, 3600,
+	  "idle read/write timeout of a connection (live streams are exempt)" },
+	{ "CUPD_DB_POOL_SIZE", T_INT, F(db_pool_size), "4", 1, 64,
+	  "PostgreSQL connections per worker thread" },
+	{ "CUPD_DB_QUEUE_MAX", T_INT, F(db_queue_max), "512", 1, 100000,
+	  "queries waiting for a connection per worker before answering 503" },
+	{ "CUPD_DB_QUEUE_TIMEOUT_MS", T_INT, F(db_queue_timeout_ms), "2000", 10, 600000,
+	  "longest wait for a free connection before answering 503" },
+	{ "CUPD_DB_STATEMENT_TIMEOUT_MS", T_INT, F(db_statement_timeout_ms), "10000", 100, 3600000,
+	  "PostgreSQL statement_timeout of every connection" },
+	{ "CUPD_SHUTDOWN_GRACE_SECONDS", T_INT, F(shutdown_grace_seconds), "10", 0, 600,
+	  "on SIGTERM/SIGINT, how long in-flight requests may take to finish" },
+	{ "CUPD_AUTO_MIGRATE", T_BOOL, F(auto_migrate), "on", 0, 0,
+	  "serve applies pending migrations before listening (on | off)" },
+	{ "CUPD_DEBUG_ROUTES", T_BOOL, F(debug_routes), "off", 0, 0,
+	  "test-only routes under /debug/ (never enable in production)" },
+};
+
+static bool parse_long(const char *s, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end)
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = { "1", "on", "true", "yes" };
+	static const char *const no[] = { "0", "off", "false", "no" };
+	for (size_t i = 0; i < 4; i++) {
+		if (!strcasecmp(s, yes[i])) { *out = true; return true; }
+		if (!strcasecmp(s, no[i])) { *out = false; return true; }
+	}
+	return false;
+}
+
+bool cfg_parse_hostport(const char *s, char **host, int *port)
+{
+	const char *colon;
+	const char *h = s;
+	size_t hlen;
+	if (s[0] == '[') {
+		const char *rb = strchr(s, ']');
+		if (!rb || rb[1] != ':')
+			return false;
+		h = s + 1;
+		hlen = (size_t)(rb - h);
+		colon = rb + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon)
+			return false;
+		hlen = (size_t)(colon - s);
+	}
+	long p;
+	if (hlen == 0 || !parse_long(colon + 1, &p) || p < 0 || p > 65535)
+		return false;
+	*host = xstrndup(h, hlen);
+	*port = (int)p;
+	return true;
+}
+
+/* A base URL: http(s)://host[:port][/path], no query, fragment or trailing slash. */
+static bool valid_base_url(const char *s)
+{
+	const char *rest;
+	if (!strncmp(s, "https://", 8))
+		rest = s + 8;
+	else if (!strncmp(s, "http://", 7))
+		rest = s + 7;
+	else
+		return false;
+	if (!*rest || *rest == '/')
+		return false;
+	size_t n = strlen(s);
+	if (s[n - 1] == '/')
+		return false;
+	for (const char *p = rest; *p; p++)
+		if (*p == '?' || *p == '#' || isspace((unsigned char)*p) || *p == '@')
+			return false;
+	return true;
+}
+
+static bool set_key(cfg *c, const cfg_key *k, const char *v, FILE *err)
+{
+	char *base = (char *)c + k->offset;
+	long n;
+	switch (k->type) {
+	case T_STR:
+		*(char **)base = xstrdup(v);
+		return true;
+	case T_URL:
+		if (!valid_base_url(v)) {
+			fprintf(err, "cupd: %s=\"%s\" is not a base URL like https://cupd.example.com "
+			        "(http or https, no trailing slash, query or fragment)\n", k->name, v);
+			return false;
+		}
+		*(char **)base = xstrdup(v);
+		return true;
+	case T_INT:
+	case T_LONG:
+		if (!parse_long(v, &n) || n < k->min || n > k->max) {
+			fprintf(err, "cupd: %s=\"%s\" must be an integer from %ld to %ld\n",
+			        k->name, v, k->min, k->max);
+			return false;
+		}
+		if (k->type == T_INT)
+			*(int *)base = (int)n;
+		else
+			*(long *)base = n;
+		return true;
+	case T_BOOL:
+		if (!parse_bool(v, (bool *)base)) {
+			fprintf(err, "cupd: %s=\"%s\" must be on or off\n", k->name, v);
+			return false;
+		}
+		return true;
+	case T_LOGLEVEL: {
+		static const char *const names[] = { "debug", "info", "warn", "error" };
+		for (int i = 0; i < 4; i++)
+			if (!strcasecmp(v, names[i])) {
+				*(cfg_log_level *)base = (cfg_log_level)i;
+				return true;
+			}
+		fprintf(err, "cupd: %s=\"%s\" must be one of debug, info, warn, error\n", k->name, v);
+		return false;
+	}
+	}
+	return false;
+}
+
+bool cfg_load(cfg *out, FILE *err)
+{
+	memset(out, 0, sizeof *out);
+	for (size_t i = 0; i < sizeof KEYS / sizeof KEYS[0]; i++) {
+		const cfg_key *k = &KEYS[i];
+		const char *v = getenv(k->name);
+		if (!v || (!*v && k->type != T_STR))
+			v = k->def;
+		if (!v)
+			continue; /* derived below */
+		if (!set_key(out, k, v, err))
+			goto fail;
+	}
+	if (!cfg_parse_hostport(out->listen, &out->listen_host, &out->listen_port)) {
+		fprintf(err, "cupd: CUPD_LISTEN=\"%s\" must be host:port, e.g. 127.0.0.1:8080\n", out->listen);
+		goto fail;
+	}
+	if (!out->public_url) {
+		size_t n = strlen(out->listen) + 8;
+		out->public_url = xmalloc(n);
+		snprintf(out->public_url, n, "http://%s", out->listen);
+	}
+	if (out->workers == 0) {
+		long cores = sysconf(_SC_NPROCESSORS_ONLN);
+		out->workers = cores > 0 ? (int)(cores > 64 ? 64 : cores) : 1;
+	}
+	return true;
+fail:
+	cfg_cleanup(out);
+	return false;
+}
+
+void cfg_cleanup(cfg *c)
+{
+	for (size_t i = 0; i < sizeof KEYS / sizeof KEYS[0]; i++)
+		if (KEYS[i].type == T_STR || KEYS[i].type == T_URL) {
+			char **p = (char **)((char *)c + KEYS[i].offset);
+			free(*p);
+			*p = NULL;
+		}
+	free(c->listen_host);
+	c->listen_host = NULL;
+}
+
+void cfg_print_help(FILE *out)
+{
+	fputs("Configuration (environment variables):\n", out);
+	for (size_t i = 0; i < sizeof KEYS / sizeof KEYS[0]; i++) {
+		const cfg_key *k = &KEYS[i];
+		fprintf(out, "  %-29s %s\n  %-29s default: %s\n", k->name, k->help, "",
+		        k->def ? (*k->def ? k->def : "(empty)") : "(derived)");
+	}
+}

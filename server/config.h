@@ -1,0 +1,51 @@
+/* config.h: process configuration from the environment.
+ *
+ * One declarative table (config.c) maps each CUPD_* variable to a field of
+ * struct cfg with its type, bounds and default. cfg_load() validates every
+ * value once at start-up; afterwards the struct is read-only and shared by all
+ * threads without locking. */
+#ifndef CUPD_CONFIG_H
+#define CUPD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+typedef enum { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR } cfg_log_level;
+
+typedef struct cfg {
+	char *database_url;        /* libpq conninfo or URI; "" = libpq env defaults */
+	char *listen;              /* host:port of the HTTP listener */
+	char *listen_host;         /* parsed from listen */
+	int listen_port;           /* parsed from listen */
+	char *public_url;          /* external base URL, no trailing slash */
+	int workers;               /* HTTP worker threads (0 in env = cores) */
+	cfg_log_level log_level;
+	bool access_log;           /* one JSON line per request */
+	long max_body_bytes;
+	long max_header_bytes;
+	int timeout_seconds;       /* idle read/write timeout per connection */
+	int db_pool_size;          /* connections per worker */
+	int db_queue_max;          /* waiting queries per worker before 503 */
+	int db_queue_timeout_ms;   /* longest wait for a free connection */
+	int db_statement_timeout_ms;
+	int shutdown_grace_seconds;
+	bool auto_migrate;         /* serve applies pending migrations first */
+	bool debug_routes;         /* test-only routes under /debug/ */
+} cfg;
+
+/* Reads every variable from the environment into *out. On a bad value writes
+ * one line naming the variable to err and returns false; *out then holds
+ * nothing that needs freeing. */
+bool cfg_load(cfg *out, FILE *err);
+
+/* Frees the strings owned by c. */
+void cfg_cleanup(cfg *c);
+
+/* Prints the configuration reference (name, default, meaning) for --help. */
+void cfg_print_help(FILE *out);
+
+/* Parses "host:port" ("[v6]:port" too). Returns false on malformed input. */
+bool cfg_parse_hostport(const char *s, char **host, int *port);
+
+#endif
