@@ -1,0 +1,65 @@
+/* app.c: per-worker resources and shared reply helpers. */
+#include "app.h"
+
+#include "log.h"
+#include "xmem.h"
+
+static void on_notify(const char *channel, const char *payload, void *arg)
+{
+	app_worker *w = arg;
+	if (!channel) {
+		log_msg(LOG_DEBUG, "worker %d: listener (re)connected, cached state reloads", w->index);
+		return;
+	}
+	log_msg(LOG_DEBUG, "worker %d: notify %s %s", w->index, channel, payload);
+}
+
+static void *worker_start(int index, struct event_base *base, void *arg)
+{
+	app *a = arg;
+	app_worker *w = xcalloc(1, sizeof *w);
+	w->index = index;
+	w->base = base;
+	w->db = db_pool_new(base, a->c->database_url,
+	                    &(db_options){ .pool_size = a->c->db_pool_size,
+	                                   .queue_max = a->c->db_queue_max,
+	                                   .queue_timeout_ms = a->c->db_queue_timeout_ms,
+	                                   .statement_timeout_ms = a->c->db_statement_timeout_ms });
+	if (a->listener)
+		w->notify_sub = db_listener_subscribe(a->listener, base, on_notify, w);
+	return w;
+}
+
+static void worker_stop(void *ctx, void *arg)
+{
+	app *a = arg;
+	app_worker *w = ctx;
+	if (!w)
+		return;
+	if (a->listener)
+		db_listener_unsubscribe(a->listener, w->notify_sub);
+	db_pool_free(w->db);
+	free(w);
+}
+
+http_hooks app_hooks(app *a)
+{
+	return (http_hooks){ .worker_start = worker_start, .worker_stop = worker_stop, .arg = a };
+}
+
+void app_reply_db_failure(http_req *r, db_status st)
+{
+	if (st == DB_ERROR) {
+		http_reply_error(r, 500, "internal_error", "The request failed on our side; it has been logged.");
+		return;
+	}
+	http_set_header(r, "Retry-After", "1");
+	http_reply_error(r, 503, "database_unavailable",
+	                 st == DB_OVERLOADED ? "Too many requests are waiting for the database; retry shortly."
+	                                     : "The database is not reachable right now; retry shortly.");
+}
+
+void app_reply_bad_request(http_req *r, const char *description)
+{
+	http_reply_error(r, 400, "invalid_request", description);
+}

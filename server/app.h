@@ -1,0 +1,42 @@
+/* app.h: what every handler can reach: its worker's resources.
+ *
+ * One app_worker per HTTP worker thread, created on that thread by the
+ * http_hooks from app_hooks(); handlers get it with app_worker_of(req). */
+#ifndef CUPD_APP_H
+#define CUPD_APP_H
+
+#include "db.h"
+#include "db_listen.h"
+#include "http.h"
+
+/* NOTIFY channel every instance listens on (payloads "kind:id"). */
+#define APP_NOTIFY_CHANNEL "cupd_events"
+
+typedef struct app_worker {
+	int index;
+	struct event_base *base;
+	db_pool *db;                  /* this worker's connections */
+	db_subscription *notify_sub;  /* NOTIFY delivery onto this loop */
+} app_worker;
+
+typedef struct app {
+	const cfg *c;
+	db_listener *listener;        /* owned by main; may be NULL in tests */
+} app;
+
+/* Hooks that create and destroy each worker's app_worker; a is borrowed. */
+http_hooks app_hooks(app *a);
+
+static inline app_worker *app_worker_of(const http_req *r)
+{
+	return http_req_worker_ctx(r);
+}
+
+/* Answers a failed db_query/db callback: 503 + Retry-After when the
+ * database is unreachable or saturated, 500 otherwise. */
+void app_reply_db_failure(http_req *r, db_status st);
+
+/* Answers 400 with a JSON error naming the problem. */
+void app_reply_bad_request(http_req *r, const char *description);
+
+#endif

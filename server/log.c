@@ -1,0 +1,145 @@
+/* log.c: JSON lines to stderr (events) and stdout (access, buffered per thread). */
+#include "log.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+static cfg_log_level threshold = LOG_INFO;
+static bool access_enabled = true;
+static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
+
+enum { ACCESS_BUF = 64 * 1024, ACCESS_LINE = 1024 };
+
+/* Each thread's pending access lines; written under write_lock so lines of
+ * different threads never interleave inside one write. */
+static _Thread_local char access_buf[ACCESS_BUF];
+static _Thread_local size_t access_len;
+/* gmtime is cached per second: formatting the date is most of a line's cost. */
+static _Thread_local time_t cached_sec = -1;
+static _Thread_local char cached_prefix[24];
+
+static const char *const LEVEL_NAMES[] = { "debug", "info", "warn", "error" };
+
+void log_setup(cfg_log_level level, bool access_log)
+{
+	threshold = level;
+	access_enabled = access_log;
+}
+
+bool log_enabled(cfg_log_level level)
+{
+	return level >= threshold;
+}
+
+void log_time_iso(char out[32])
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	if (tv.tv_sec != cached_sec) {
+		struct tm tm;
+		gmtime_r(&tv.tv_sec, &tm);
+		strftime(cached_prefix, sizeof cached_prefix, "%Y-%m-%dT%H:%M:%S", &tm);
+		cached_sec = tv.tv_sec;
+	}
+	snprintf(out, 32, "%s.%03dZ", cached_prefix, (int)(tv.tv_usec / 1000));
+}
+
+void log_json_escape(char *buf, size_t cap, size_t *len, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = *len;
+	if (!s)
+		s = "";
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		char esc[7];
+		size_t k;
+		if (c == '"' || c == '\\') {
+			esc[0] = '\\'; esc[1] = (char)c; k = 2;
+		} else if (c < 0x20 || c == 0x7f) {
+			esc[0] = '\\'; esc[1] = 'u'; esc[2] = '0'; esc[3] = '0';
+			esc[4] = hex[c >> 4]; esc[5] = hex[c & 15]; k = 6;
+		} else {
+			esc[0] = (char)c; k = 1;
+		}
+		if (n + k + 1 > cap)
+			break;
+		memcpy(buf + n, esc, k);
+		n += k;
+	}
+	if (n < cap)
+		buf[n] = '\0';
+	*len = n;
+}
+
+static void write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w <= 0)
+			return; /* a closed log pipe must not take the server down */
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+void log_msg(cfg_log_level level, const char *fmt, ...)
+{
+	if (level < threshold)
+		return;
+	char msg[1024], line[2200], ts[32];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	log_time_iso(ts);
+	size_t n = (size_t)snprintf(line, sizeof line, "{\"time\":\"%s\",\"level\":\"%s\",\"msg\":\"",
+	                            ts, LEVEL_NAMES[level]);
+	log_json_escape(line, sizeof line - 4, &n, msg);
+	memcpy(line + n, "\"}\n", 3);
+	n += 3;
+	pthread_mutex_lock(&write_lock);
+	write_all(STDERR_FILENO, line, n);
+	pthread_mutex_unlock(&write_lock);
+}
+
+void log_flush_thread(void)
+{
+	if (!access_len)
+		return;
+	pthread_mutex_lock(&write_lock);
+	write_all(STDOUT_FILENO, access_buf, access_len);
+	pthread_mutex_unlock(&write_lock);
+	access_len = 0;
+}
+
+void log_access(const log_access_entry *e)
+{
+	if (!access_enabled)
+		return;
+	if (access_len + ACCESS_LINE > ACCESS_BUF)
+		log_flush_thread();
+	char ts[32];
+	log_time_iso(ts);
+	char *line = access_buf + access_len;
+	size_t cap = ACCESS_LINE, n;
+	n = (size_t)snprintf(line, cap, "{\"time\":\"%s\",\"msg\":\"request\",\"method\":\"%s\",\"route\":\"",
+	                     ts, e->method);
+	log_json_escape(line, cap - 200, &n, e->route);
+	memcpy(line + n, "\",\"path\":\"", 10);
+	n += 10;
+	log_json_escape(line, cap - 180, &n, e->path);
+	n += (size_t)snprintf(line + n, cap - n,
+	                      "\",\"status\":%d,\"duration_ms\":%.3f,\"bytes\":%ld,\"request_id\":\"",
+	                      e->status, e->duration_ms, e->bytes_out);
+	log_json_escape(line, cap - 60, &n, e->request_id);
+	memcpy(line + n, "\",\"ip\":\"", 8);
+	n += 8;
+	log_json_escape(line, cap - 4, &n, e->ip);
+	memcpy(line + n, "\"}\n", 3);
+	access_len += n + 3;
+}

@@ -1,0 +1,123 @@
+/* main.c: subcommand dispatch and the serve lifecycle. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "app.h"
+#include "cli.h"
+#include "config.h"
+#include "db_listen.h"
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+#include "migrate.h"
+#include "routes.h"
+
+static void usage(FILE *out)
+{
+	fputs("cupd " CUPD_VERSION ": CheckUpstream's credential, OAuth 2.1 and MCP edge\n\n"
+	      "Usage:\n"
+	      "  cupd serve                         run the HTTP server (applies migrations first)\n"
+	      "  cupd migrate                       apply pending database migrations\n"
+	      "  cupd org add --slug S --name N     create an organization\n"
+	      "  cupd user add --email E --org S --role owner|admin|member [--name N]\n"
+	      "                                     create a user or add them to an org;\n"
+	      "                                     the password is read from stdin\n"
+	      "  cupd seed-demo [--password-file F] create the demo org, user and data\n"
+	      "  cupd --help | --version\n\n",
+	      out);
+	cfg_print_help(out);
+}
+
+/* Applies migrations before serving; waits briefly for a database that is
+ * still starting (containers, the dev script). */
+static bool migrate_at_start(const cfg *c)
+{
+	char err[512];
+	for (int attempt = 0; attempt < 20; attempt++) {
+		PGconn *pg = PQconnectdb(c->database_url);
+		if (PQstatus(pg) == CONNECTION_OK) {
+			bool ok = migrate_apply(pg, stderr, err, sizeof err);
+			PQfinish(pg);
+			if (!ok)
+				log_msg(LOG_ERROR, "migration failed: %s", err);
+			return ok;
+		}
+		if (attempt == 0)
+			log_msg(LOG_WARN, "database not reachable yet (%s); retrying", PQerrorMessage(pg));
+		PQfinish(pg);
+		usleep(500 * 1000);
+	}
+	log_msg(LOG_ERROR, "database not reachable: check DATABASE_URL");
+	return false;
+}
+
+static int serve(const cfg *c)
+{
+	int rc = 1;
+	router *rt = NULL;
+	http_server *srv = NULL;
+	app a = { .c = c };
+
+	if (c->auto_migrate && !migrate_at_start(c))
+		return 1;
+	metrics_init(c->workers);
+	if (!(rt = routes_build(c))) {
+		log_msg(LOG_ERROR, "route table is malformed");
+		goto out;
+	}
+	const char *channels[] = { APP_NOTIFY_CHANNEL };
+	a.listener = db_listener_start(c->database_url, channels, 1);
+	http_hooks hooks = app_hooks(&a);
+	if (!(srv = http_server_new(c, rt, &hooks)))
+		goto out;
+	rc = http_server_run(srv) ? 0 : 1;
+out:
+	http_server_free(srv);
+	db_listener_stop(a.listener);
+	router_free(rt);
+	metrics_shutdown();
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "--version")) {
+		puts("cupd " CUPD_VERSION);
+		return 0;
+	}
+
+	cfg c;
+	if (!cfg_load(&c, stderr))
+		return 2;
+	log_setup(c.log_level, c.access_log);
+
+	int rc;
+	if (!strcmp(cmd, "serve") && argc == 2)
+		rc = serve(&c);
+	else if (!strcmp(cmd, "migrate") && argc == 2)
+		rc = cli_migrate(&c);
+	else if (!strcmp(cmd, "org") && argc >= 3 && !strcmp(argv[2], "add"))
+		rc = cli_org_add(&c, argc - 3, argv + 3);
+	else if (!strcmp(cmd, "user") && argc >= 3 && !strcmp(argv[2], "add"))
+		rc = cli_user_add(&c, argc - 3, argv + 3);
+	else if (!strcmp(cmd, "seed-demo"))
+		rc = cli_seed_demo(&c, argc - 2, argv + 2);
+	else {
+		fprintf(stderr, "cupd: unknown command \"%s\"; see cupd --help\n", cmd);
+		rc = 2;
+	}
+	cfg_cleanup(&c);
+	return rc;
+}
