@@ -190,7 +190,8 @@ cmd_start() {
 		# Throwaway cluster: trade crash safety for speed.
 		opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 	fi
-	if ! as_server "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/pg.log" -w -t 30 -o "$opts" start >/dev/null; then
+	# 9>&-: the postmaster must not inherit the DIR lock, or a later stop waits forever.
+	if ! as_server "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/pg.log" -w -t 30 -o "$opts" start >/dev/null 9>&-; then
 		tail -n 20 "$DIR/pg.log" >&2 || true
 		die "could not start the cluster in $DIR"
 	fi
