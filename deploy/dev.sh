@@ -17,7 +17,11 @@ cd "$ROOT"
 PG_SH=$ROOT/deploy/pg.sh
 JOBS=$(nproc 2>/dev/null || echo 2)
 
-say() { printf '\033[1mdev.sh:\033[0m %s\n' "$*" >&2; }
+if [[ -t 2 ]]; then
+	say() { printf '\033[1mdev.sh:\033[0m %s\n' "$*" >&2; }
+else
+	say() { printf 'dev.sh: %s\n' "$*" >&2; }
+fi
 die() { say "error: $*"; exit 1; }
 
 usage() {
