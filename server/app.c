@@ -1,6 +1,9 @@
 /* app.c: per-worker resources and shared reply helpers. */
 #include "app.h"
 
+#include <event2/event.h>
+
+#include "auth.h"
 #include "log.h"
 #include "xmem.h"
 
@@ -12,6 +15,14 @@ static void on_notify(const char *channel, const char *payload, void *arg)
 		return;
 	}
 	log_msg(LOG_DEBUG, "worker %d: notify %s %s", w->index, channel, payload);
+}
+
+static void on_usage_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	app_worker *w = arg;
+	auth_usage_flush(w->db);
 }
 
 static void *worker_start(int index, struct event_base *base, void *arg)
@@ -27,6 +38,12 @@ static void *worker_start(int index, struct event_base *base, void *arg)
 	                                   .statement_timeout_ms = a->c->db_statement_timeout_ms });
 	if (a->listener)
 		w->notify_sub = db_listener_subscribe(a->listener, base, on_notify, w);
+	if (index == 0) {
+		/* One writer per process for batched usage: one statement per interval. */
+		struct timeval tv = { a->c->usage_flush_ms / 1000, (a->c->usage_flush_ms % 1000) * 1000 };
+		w->usage_timer = event_new(base, -1, EV_PERSIST, on_usage_timer, w);
+		event_add(w->usage_timer, &tv);
+	}
 	return w;
 }
 
@@ -38,13 +55,25 @@ static void worker_stop(void *ctx, void *arg)
 		return;
 	if (a->listener)
 		db_listener_unsubscribe(a->listener, w->notify_sub);
+	if (w->usage_timer)
+		event_free(w->usage_timer);
 	db_pool_free(w->db);
 	free(w);
 }
 
+/* Shutdown begins: write pending usage while the loop still runs. */
+static void worker_drain(void *ctx, void *arg)
+{
+	(void)arg;
+	app_worker *w = ctx;
+	if (w && w->usage_timer)
+		auth_usage_flush(w->db);
+}
+
 http_hooks app_hooks(app *a)
 {
-	return (http_hooks){ .worker_start = worker_start, .worker_stop = worker_stop, .arg = a };
+	return (http_hooks){ .worker_start = worker_start, .worker_drain = worker_drain, .worker_stop = worker_stop,
+	                     .arg = a };
 }
 
 void app_reply_db_failure(http_req *r, db_status st)

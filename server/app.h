@@ -17,6 +17,7 @@ typedef struct app_worker {
 	struct event_base *base;
 	db_pool *db;                  /* this worker's connections */
 	db_subscription *notify_sub;  /* NOTIFY delivery onto this loop */
+	struct event *usage_timer;    /* worker 0 only: writes batched last-used data */
 } app_worker;
 
 typedef struct app {

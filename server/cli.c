@@ -20,13 +20,11 @@
 #include "migrate.h"
 #include "password.h"
 #include "xmem.h"
+#include "cli_internal.h"
 
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 /* One line on stderr: "cupd <cmd>: <reason>". */
-static void fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void fail(const char *cmd, const char *fmt, ...)
+void cli_fail(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
 	fprintf(stderr, "cupd %s: ", cmd);
@@ -38,18 +36,12 @@ static void fail(const char *cmd, const char *fmt, ...)
 
 /* ---- command-line options ---------------------------------------------- */
 
-typedef struct opt {
-	const char *name;   /* without the leading "--" */
-	const char **value; /* set to the borrowed argv string */
-} opt;
-
-typedef enum { PARSE_OK, PARSE_HELP, PARSE_BAD } parse_result;
 
 /* Accepts "--name value" and "--name=value" for every entry of opts, plus
  * --help/-h. Anything else (positional words, unknown options, a missing
  * value) prints one error line and gives PARSE_BAD. Own loop instead of
  * getopt_long: argv here has no program name and getopt keeps global state. */
-static parse_result parse_opts(const char *cmd, const char *usage, int argc, char **argv,
+parse_result cli_parse_opts(const char *cmd, const char *usage, int argc, char **argv,
                                const opt *opts, size_t nopts)
 {
 	for (int i = 0; i < argc; i++) {
@@ -59,7 +51,7 @@ static parse_result parse_opts(const char *cmd, const char *usage, int argc, cha
 			return PARSE_HELP;
 		}
 		if (strncmp(a, "--", 2) != 0) {
-			fail(cmd, "unexpected argument '%s' (try --help)", a);
+			cli_fail(cmd, "unexpected argument '%s' (try --help)", a);
 			return PARSE_BAD;
 		}
 		const char *name = a + 2, *eq = strchr(name, '=');
@@ -69,7 +61,7 @@ static parse_result parse_opts(const char *cmd, const char *usage, int argc, cha
 			if (strlen(opts[k].name) == len && !strncmp(opts[k].name, name, len))
 				o = &opts[k];
 		if (!o) {
-			fail(cmd, "unknown option '--%.*s' (try --help)", (int)len, name);
+			cli_fail(cmd, "unknown option '--%.*s' (try --help)", (int)len, name);
 			return PARSE_BAD;
 		}
 		if (eq) {
@@ -77,18 +69,18 @@ static parse_result parse_opts(const char *cmd, const char *usage, int argc, cha
 		} else if (i + 1 < argc) {
 			*o->value = argv[++i];
 		} else {
-			fail(cmd, "option --%s needs a value", o->name);
+			cli_fail(cmd, "option --%s needs a value", o->name);
 			return PARSE_BAD;
 		}
 	}
 	return PARSE_OK;
 }
 
-static bool require(const char *cmd, const char *value, const char *name)
+bool cli_require(const char *cmd, const char *value, const char *name)
 {
 	if (value && *value)
 		return true;
-	fail(cmd, "--%s is required (try --help)", name);
+	cli_fail(cmd, "--%s is required (try --help)", name);
 	return false;
 }
 
@@ -124,12 +116,12 @@ static bool role_valid(const char *r)
 
 /* ---- database ---------------------------------------------------------- */
 
-static PGconn *db_open(const cfg *c, const char *cmd)
+PGconn *cli_db_open(const cfg *c, const char *cmd)
 {
 	PGconn *conn = PQconnectdb(c->database_url ? c->database_url : "");
 	if (PQstatus(conn) != CONNECTION_OK) {
 		const char *msg = PQerrorMessage(conn);
-		fail(cmd, "cannot connect to the database: %.*s", (int)strcspn(msg, "\n"), msg);
+		cli_fail(cmd, "cannot connect to the database: %.*s", (int)strcspn(msg, "\n"), msg);
 		PQfinish(conn);
 		return NULL;
 	}
@@ -142,18 +134,18 @@ static void report_pg(const char *cmd, PGconn *conn, const PGresult *res)
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	if (!msg) {
 		msg = PQerrorMessage(conn);
-		fail(cmd, "database error: %.*s", (int)strcspn(msg, "\n"), msg);
+		cli_fail(cmd, "database error: %.*s", (int)strcspn(msg, "\n"), msg);
 	} else if (state && !strcmp(state, "42P01")) { /* undefined_table */
-		fail(cmd, "%s (run 'cupd migrate' first)", msg);
+		cli_fail(cmd, "%s (run 'cupd migrate' first)", msg);
 	} else {
-		fail(cmd, "%s", msg);
+		cli_fail(cmd, "%s", msg);
 	}
 }
 
 /* Runs sql with n text parameters (NULL entries are SQL NULL). Returns the
  * result, owned by the caller, when the statement succeeded; otherwise
  * reports the error and returns NULL. */
-static PGresult *q(PGconn *conn, const char *cmd, const char *sql, int n,
+PGresult *cli_q(PGconn *conn, const char *cmd, const char *sql, int n,
                    const char *const *params)
 {
 	PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
@@ -169,12 +161,12 @@ static PGresult *q(PGconn *conn, const char *cmd, const char *sql, int n,
  * them itself, so a call site cannot pass the wrong count. */
 #define NPARAMS(...) ((int)(sizeof((const char *[]){ __VA_ARGS__ }) / sizeof(const char *)))
 #define PARAMS(...) ((const char *const[]){ __VA_ARGS__ })
-#define Q(conn, cmd, sql, ...) q(conn, cmd, sql, NPARAMS(__VA_ARGS__), PARAMS(__VA_ARGS__))
+#define Q(conn, cmd, sql, ...) cli_q(conn, cmd, sql, NPARAMS(__VA_ARGS__), PARAMS(__VA_ARGS__))
 
 /* Runs sql and discards the result; false (reported) on error. */
 static bool run(PGconn *conn, const char *cmd, const char *sql, int n, const char *const *params)
 {
-	PGresult *res = q(conn, cmd, sql, n, params);
+	PGresult *res = cli_q(conn, cmd, sql, n, params);
 	PQclear(res);
 	return res != NULL;
 }
@@ -296,20 +288,20 @@ static char *read_password(const char *cmd, bool existing)
 	if (!isatty(STDIN_FILENO)) {
 		char *pw = read_line(stdin);
 		if (!pw)
-			fail(cmd, "cannot read the password from stdin: %s", strerror(errno));
+			cli_fail(cmd, "cannot read the password from stdin: %s", strerror(errno));
 		return pw;
 	}
 	char *pw = prompt_hidden(existing ? "New password (empty keeps the current one): "
 	                                  : "Password: ");
 	if (!pw) {
-		fail(cmd, "cannot read the password from the terminal");
+		cli_fail(cmd, "cannot read the password from the terminal");
 		return NULL;
 	}
 	if (!*pw)
 		return pw;
 	char *again = prompt_hidden("Repeat password: ");
 	if (!again || strcmp(pw, again) != 0) {
-		fail(cmd, "the passwords do not match");
+		cli_fail(cmd, "the passwords do not match");
 		secret_free(pw);
 		pw = NULL;
 	}
@@ -324,12 +316,12 @@ int cli_migrate(const cfg *c)
 	char err[512];
 	size_t applied = 0;
 	int rc = EXIT_FAIL;
-	PGconn *conn = db_open(c, "migrate");
+	PGconn *conn = cli_db_open(c, "migrate");
 
 	if (!conn)
 		return EXIT_FAIL;
 	if (!migrate_apply_count(conn, stdout, &applied, err, sizeof err)) {
-		fail("migrate", "%s", err);
+		cli_fail("migrate", "%s", err);
 		goto out;
 	}
 	if (applied == 0)
@@ -365,28 +357,28 @@ int cli_org_add(const cfg *c, int argc, char **argv)
 	PGresult *res = NULL;
 	int rc = EXIT_FAIL;
 
-	switch (parse_opts(cmd, ORG_ADD_USAGE, argc, argv, opts, sizeof opts / sizeof opts[0])) {
+	switch (cli_parse_opts(cmd, ORG_ADD_USAGE, argc, argv, opts, sizeof opts / sizeof opts[0])) {
 	case PARSE_HELP: return EXIT_OK;
 	case PARSE_BAD: return EXIT_USAGE;
 	case PARSE_OK: break;
 	}
-	if (!require(cmd, slug, "slug") || !require(cmd, name, "name"))
+	if (!cli_require(cmd, slug, "slug") || !cli_require(cmd, name, "name"))
 		return EXIT_USAGE;
 	if (!slug_valid(slug)) {
-		fail(cmd, "slug '%s' is not valid: use 2-63 of a-z, 0-9 and '-', not starting with '-'", slug);
+		cli_fail(cmd, "slug '%s' is not valid: use 2-63 of a-z, 0-9 and '-', not starting with '-'", slug);
 		return EXIT_USAGE;
 	}
 	if (strlen(name) > 200) {
-		fail(cmd, "--name is longer than 200 bytes");
+		cli_fail(cmd, "--name is longer than 200 bytes");
 		return EXIT_USAGE;
 	}
 
-	if (!(conn = db_open(c, cmd)) || !tx_begin(conn, cmd))
+	if (!(conn = cli_db_open(c, cmd)) || !tx_begin(conn, cmd))
 		goto out;
 	if (!(res = Q(conn, cmd, SQL_ORG_INSERT, slug, name)))
 		goto out;
 	if (PQntuples(res) == 0) {
-		fail(cmd, "an org with slug '%s' already exists", slug);
+		cli_fail(cmd, "an org with slug '%s' already exists", slug);
 		goto out;
 	}
 	const char *id = PQgetvalue(res, 0, 0);
@@ -460,7 +452,7 @@ static bool user_add_tx(PGconn *conn, const char *cmd, const user_add_args *a,
 		if (!(res = Q(conn, cmd, SQL_USER_BY_EMAIL, a->email)))
 			goto out;
 		if (!(user_id = first_value(res, 0))) {
-			fail(cmd, "user %s vanished during the update; try again", a->email);
+			cli_fail(cmd, "user %s vanished during the update; try again", a->email);
 			goto out;
 		}
 		if ((a->name || hash) && !RUN(conn, cmd, SQL_USER_UPDATE, user_id, a->name, hash))
@@ -519,33 +511,33 @@ int cli_user_add(const cfg *c, int argc, char **argv)
 	const char *why;
 	int rc = EXIT_FAIL;
 
-	switch (parse_opts(cmd, USER_ADD_USAGE, argc, argv, opts, sizeof opts / sizeof opts[0])) {
+	switch (cli_parse_opts(cmd, USER_ADD_USAGE, argc, argv, opts, sizeof opts / sizeof opts[0])) {
 	case PARSE_HELP: return EXIT_OK;
 	case PARSE_BAD: return EXIT_USAGE;
 	case PARSE_OK: break;
 	}
-	if (!require(cmd, a.email, "email") || !require(cmd, a.org, "org") ||
-	    !require(cmd, a.role, "role"))
+	if (!cli_require(cmd, a.email, "email") || !cli_require(cmd, a.org, "org") ||
+	    !cli_require(cmd, a.role, "role"))
 		return EXIT_USAGE;
 	if (!email_valid(a.email)) {
-		fail(cmd, "'%s' does not look like an email address", a.email);
+		cli_fail(cmd, "'%s' does not look like an email address", a.email);
 		return EXIT_USAGE;
 	}
 	if (!role_valid(a.role)) {
-		fail(cmd, "role must be owner, admin or member, not '%s'", a.role);
+		cli_fail(cmd, "role must be owner, admin or member, not '%s'", a.role);
 		return EXIT_USAGE;
 	}
 	if (a.name && strlen(a.name) > 200) {
-		fail(cmd, "--name is longer than 200 bytes");
+		cli_fail(cmd, "--name is longer than 200 bytes");
 		return EXIT_USAGE;
 	}
 
 	/* Check the org and the user before asking for a password, so a typo
 	 * is reported before anyone types a secret. */
-	if (!(conn = db_open(c, cmd)) || !(res = Q(conn, cmd, SQL_ORG_ID, a.org)))
+	if (!(conn = cli_db_open(c, cmd)) || !(res = Q(conn, cmd, SQL_ORG_ID, a.org)))
 		goto out;
 	if (!(org_id = first_value(res, 0))) {
-		fail(cmd, "no org with slug '%s' (create it with 'cupd org add')", a.org);
+		cli_fail(cmd, "no org with slug '%s' (create it with 'cupd org add')", a.org);
 		goto out;
 	}
 	PQclear(res);
@@ -556,16 +548,16 @@ int cli_user_add(const cfg *c, int argc, char **argv)
 	if (!(pw = read_password(cmd, existing)))
 		goto out;
 	if (!*pw && !existing) {
-		fail(cmd, "a new user needs a password on stdin");
+		cli_fail(cmd, "a new user needs a password on stdin");
 		goto out;
 	}
 	if (*pw) {
 		if (!password_acceptable(pw, &why)) {
-			fail(cmd, "password %s", why);
+			cli_fail(cmd, "password %s", why);
 			goto out;
 		}
 		if (!password_hash(pw, hash, sizeof hash)) {
-			fail(cmd, "hashing the password failed");
+			cli_fail(cmd, "hashing the password failed");
 			goto out;
 		}
 	}
@@ -850,7 +842,7 @@ static void seed_ctx_cleanup(seed_ctx *s)
 /* Runs an upsert returning (id, inserted); stores the owned id in *id. */
 static bool seed_upsert(seed_ctx *s, const char *sql, int n, const char *const *params, char **id)
 {
-	PGresult *res = q(s->conn, s->cmd, sql, n, params);
+	PGresult *res = cli_q(s->conn, s->cmd, sql, n, params);
 	if (!res)
 		return false;
 	*id = first_value(res, 0);
@@ -858,7 +850,7 @@ static bool seed_upsert(seed_ctx *s, const char *sql, int n, const char *const *
 		s->added++;
 	PQclear(res);
 	if (!*id)
-		fail(s->cmd, "a demo row could not be created or found");
+		cli_fail(s->cmd, "a demo row could not be created or found");
 	return *id != NULL;
 }
 
@@ -867,7 +859,7 @@ static bool seed_upsert(seed_ctx *s, const char *sql, int n, const char *const *
 /* Runs an INSERT that may do nothing; counts the rows it added. */
 static bool seed_insert(seed_ctx *s, const char *sql, int n, const char *const *params)
 {
-	PGresult *res = q(s->conn, s->cmd, sql, n, params);
+	PGresult *res = cli_q(s->conn, s->cmd, sql, n, params);
 	if (!res)
 		return false;
 	s->added += strtol(PQcmdTuples(res), NULL, 10);
@@ -935,7 +927,7 @@ static bool seed_org_and_user(seed_ctx *s)
 	} else {
 		if (!(s->password = random_password()) ||
 		    !password_hash(s->password, hash, sizeof hash)) {
-			fail(s->cmd, "could not generate the demo password");
+			cli_fail(s->cmd, "could not generate the demo password");
 			goto out;
 		}
 		PQclear(res);
@@ -1022,7 +1014,7 @@ static char *write_secret_tmp(const char *cmd, const char *path, const char *sec
 		ok = close(fd) == 0 && ok;
 	}
 	if (!ok) {
-		fail(cmd, "cannot write %s: %s", tmp, strerror(errno));
+		cli_fail(cmd, "cannot write %s: %s", tmp, strerror(errno));
 		unlink(tmp);
 		free(tmp);
 		return NULL;
@@ -1077,17 +1069,17 @@ int cli_seed_demo(const cfg *c, int argc, char **argv)
 	bool committed = false;
 	int rc = EXIT_FAIL;
 
-	switch (parse_opts(cmd, SEED_USAGE, argc, argv, opts, sizeof opts / sizeof opts[0])) {
+	switch (cli_parse_opts(cmd, SEED_USAGE, argc, argv, opts, sizeof opts / sizeof opts[0])) {
 	case PARSE_HELP: return EXIT_OK;
 	case PARSE_BAD: return EXIT_USAGE;
 	case PARSE_OK: break;
 	}
 	if (path && !*path) {
-		fail(cmd, "--password-file needs a path");
+		cli_fail(cmd, "--password-file needs a path");
 		return EXIT_USAGE;
 	}
 
-	if (!(s.conn = db_open(c, cmd)) || !tx_begin(s.conn, cmd) ||
+	if (!(s.conn = cli_db_open(c, cmd)) || !tx_begin(s.conn, cmd) ||
 	    !RUN(s.conn, cmd, SQL_SEED_LOCK, SEED_LOCK_KEY) ||
 	    !seed_org_and_user(&s) || !seed_catalog(&s) || !seed_incidents_and_runbooks(&s))
 		goto out;
@@ -1101,7 +1093,7 @@ int cli_seed_demo(const cfg *c, int argc, char **argv)
 		goto out;
 	committed = true;
 	if (tmp && rename(tmp, path) != 0) {
-		fail(cmd, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+		cli_fail(cmd, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
 		goto out;
 	}
 

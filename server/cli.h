@@ -43,4 +43,10 @@ int cli_user_add(const cfg *c, int argc, char **argv);
  * back and prints the same line if the password still matches. */
 int cli_seed_demo(const cfg *c, int argc, char **argv);
 
+/* `cupd token create ...` (argv after "token"): prints a new API Token once. */
+int cli_token(const cfg *c, int argc, char **argv);
+
+/* `cupd sdk-key create ...` (argv after "sdk-key"): prints a new SDK Key once. */
+int cli_sdk_key(const cfg *c, int argc, char **argv);
+
 #endif

@@ -56,6 +56,18 @@ static const cfg_key KEYS[] = {
 	  "serve applies pending migrations before listening (on | off)" },
 	{ "CUPD_DEBUG_ROUTES", T_BOOL, F(debug_routes), "off", 0, 0,
 	  "test-only routes under /debug/ (never enable in production)" },
+	{ "CUPD_TRUSTED_PROXIES", T_STR, F(trusted_proxies), "", 0, 0,
+	  "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is trusted" },
+	{ "CUPD_RATE_API_TOKEN_PER_MIN", T_INT, F(rate_api_token), "1000", 1, 10000000,
+	  "requests per minute per API Token (per instance)" },
+	{ "CUPD_RATE_SDK_KEY_PER_MIN", T_INT, F(rate_sdk_key), "6000", 1, 10000000,
+	  "ingest requests per minute per SDK Key (per instance)" },
+	{ "CUPD_RATE_SDK_ORIGIN_PER_MIN", T_INT, F(rate_sdk_origin), "1200", 1, 10000000,
+	  "ingest requests per minute per SDK Key and browser Origin (per instance)" },
+	{ "CUPD_RATE_IP_PER_MIN", T_INT, F(rate_ip), "10", 1, 10000000,
+	  "failed authentications and auth-free requests that do work, per client IP per minute" },
+	{ "CUPD_USAGE_FLUSH_MS", T_INT, F(usage_flush_ms), "5000", 100, 600000,
+	  "how often batched last-used times and counts are written" },
 };
 
 static bool parse_long(const char *s, long *out)

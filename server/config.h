@@ -32,6 +32,12 @@ typedef struct cfg {
 	int shutdown_grace_seconds;
 	bool auto_migrate;         /* serve applies pending migrations first */
 	bool debug_routes;         /* test-only routes under /debug/ */
+	char *trusted_proxies;     /* CIDR list whose X-Forwarded-For is believed */
+	int rate_api_token;        /* requests/min per API Token */
+	int rate_sdk_key;          /* requests/min per SDK Key */
+	int rate_sdk_origin;       /* requests/min per SDK Key + Origin */
+	int rate_ip;               /* requests/min per IP on auth-free work and failed auth */
+	int usage_flush_ms;        /* how often last-used data is written */
 } cfg;
 
 /* Reads every variable from the environment into *out. On a bad value writes

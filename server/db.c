@@ -384,7 +384,7 @@ db_pool *db_pool_new(struct event_base *base, const char *conninfo, const db_opt
 	p->base = base;
 	p->conninfo = xstrdup(conninfo ? conninfo : "");
 	p->opt = *opt;
-	snprintf(p->statement_timeout, sizeof p->statement_timeout, "-c statement_timeout=%d",
+	snprintf(p->statement_timeout, sizeof p->statement_timeout, "-c statement_timeout=%d -c TimeZone=UTC",
 	         opt->statement_timeout_ms);
 	p->conns = xcalloc((size_t)opt->pool_size, sizeof *p->conns);
 	for (int i = 0; i < opt->pool_size; i++) {

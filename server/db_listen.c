@@ -40,6 +40,8 @@ struct db_listener {
 	db_subscription *subs;
 	atomic_bool connected;
 	atomic_bool stopping;
+	db_notify_fn on_thread;
+	void *on_thread_arg;
 };
 
 static void on_deliver(evutil_socket_t fd, short what, void *arg)
@@ -65,6 +67,8 @@ static void on_deliver(evutil_socket_t fd, short what, void *arg)
 
 static void broadcast(db_listener *l, const char *channel, const char *payload)
 {
+	if (l->on_thread)
+		l->on_thread(channel, payload ? payload : "", l->on_thread_arg);
 	pthread_mutex_lock(&l->lock);
 	for (db_subscription *s = l->subs; s; s = s->next) {
 		msg *m = xcalloc(1, sizeof *m);
@@ -160,7 +164,8 @@ static bool valid_channel(const char *s)
 	return true;
 }
 
-db_listener *db_listener_start(const char *conninfo, const char *const *channels, int nchannels)
+db_listener *db_listener_start(const char *conninfo, const char *const *channels, int nchannels,
+                               db_notify_fn on_thread, void *on_thread_arg)
 {
 	for (int i = 0; i < nchannels; i++)
 		if (!valid_channel(channels[i]))
@@ -171,6 +176,8 @@ db_listener *db_listener_start(const char *conninfo, const char *const *channels
 		return NULL;
 	}
 	l->conninfo = xstrdup(conninfo ? conninfo : "");
+	l->on_thread = on_thread;
+	l->on_thread_arg = on_thread_arg;
 	l->nchannels = nchannels;
 	l->channels = xcalloc((size_t)nchannels, sizeof *l->channels);
 	for (int i = 0; i < nchannels; i++)

@@ -72,6 +72,8 @@ struct http_req {
 	void *closed_arg;
 	bool peer_gone;
 	long bytes_out;
+	void *app_data;
+	void (*app_free)(void *);
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -209,6 +211,35 @@ const unsigned char *http_req_body(http_req *r, size_t *len)
 	return r->body ? r->body : (const unsigned char *)"";
 }
 
+const router_route *http_req_route(const http_req *r)
+{
+	return r->match.route;
+}
+
+const char *http_req_user_agent(const http_req *r)
+{
+	const char *ua = http_req_header(r, "User-Agent");
+	return ua ? ua : "";
+}
+
+void http_req_set_app_data(http_req *r, void *data, void (*free_fn)(void *))
+{
+	if (r->app_free)
+		r->app_free(r->app_data);
+	r->app_data = data;
+	r->app_free = free_fn;
+}
+
+void *http_req_app_data(const http_req *r)
+{
+	return r->app_data;
+}
+
+void http_req_set_client_ip(http_req *r, const char *ip)
+{
+	snprintf(r->ip, sizeof r->ip, "%s", ip);
+}
+
 void http_set_header(http_req *r, const char *name, const char *value)
 {
 	evhttp_add_header(evhttp_request_get_output_headers(r->ev), name, value);
@@ -257,6 +288,8 @@ static void finish(http_req *r, int status)
 	});
 	if (r->query_parsed)
 		evhttp_clear_headers(&r->query);
+	if (r->app_free)
+		r->app_free(r->app_data);
 	free(r->path_owned);
 	free(r);
 	w->in_flight--;

@@ -63,6 +63,19 @@ void *http_req_worker_ctx(const http_req *r);
 int http_req_worker_index(const http_req *r);
 const cfg *http_req_cfg(const http_req *r);
 
+/* The matched route (borrowed from the router), or NULL. */
+const router_route *http_req_route(const http_req *r);
+/* User-Agent header or "". */
+const char *http_req_user_agent(const http_req *r);
+
+/* One slot for the app's per-request state (e.g. the authenticated
+ * principal). free_fn (may be NULL) runs when the request ends. */
+void http_req_set_app_data(http_req *r, void *data, void (*free_fn)(void *));
+void *http_req_app_data(const http_req *r);
+
+/* Replaces the peer address (e.g. with the client IP from a trusted proxy). */
+void http_req_set_client_ip(http_req *r, const char *ip);
+
 /* Adds a response header (copied). Call before the reply. */
 void http_set_header(http_req *r, const char *name, const char *value);
 

@@ -6,6 +6,9 @@
 #include <libpq-fe.h>
 
 #include "app.h"
+#include "auth.h"
+#include "clientip.h"
+#include "ratelimit.h"
 #include "cli.h"
 #include "config.h"
 #include "db_listen.h"
@@ -26,6 +29,11 @@ static void usage(FILE *out)
 	      "                                     create a user or add them to an org;\n"
 	      "                                     the password is read from stdin\n"
 	      "  cupd seed-demo [--password-file F] create the demo org, user and data\n"
+	      "  cupd token create --org S --user E --name N [--scopes read|write|admin]\n"
+	      "                    [--expires-in-days D | --never-expires yes]\n"
+	      "                                     print a new API Token once\n"
+	      "  cupd sdk-key create --org S --project P [--name N] [--origin O]...\n"
+	      "                                     print a new SDK Key once\n"
 	      "  cupd --help | --version\n\n",
 	      out);
 	cfg_print_help(out);
@@ -61,15 +69,20 @@ static int serve(const cfg *c)
 	http_server *srv = NULL;
 	app a = { .c = c };
 
+	if (!clientip_init(c->trusted_proxies, stderr))
+		return 2;
 	if (c->auto_migrate && !migrate_at_start(c))
 		return 1;
 	metrics_init(c->workers);
+	ratelimit_init();
+	auth_init(c);
 	if (!(rt = routes_build(c))) {
 		log_msg(LOG_ERROR, "route table is malformed");
 		goto out;
 	}
 	const char *channels[] = { APP_NOTIFY_CHANNEL };
-	a.listener = db_listener_start(c->database_url, channels, 1);
+	/* Revocations apply on the listener thread the moment they arrive. */
+	a.listener = db_listener_start(c->database_url, channels, 1, auth_on_notify, NULL);
 	http_hooks hooks = app_hooks(&a);
 	if (!(srv = http_server_new(c, rt, &hooks)))
 		goto out;
@@ -78,6 +91,9 @@ out:
 	http_server_free(srv);
 	db_listener_stop(a.listener);
 	router_free(rt);
+	auth_shutdown();
+	ratelimit_shutdown();
+	clientip_shutdown();
 	metrics_shutdown();
 	return rc;
 }
@@ -112,6 +128,10 @@ int main(int argc, char **argv)
 		rc = cli_org_add(&c, argc - 3, argv + 3);
 	else if (!strcmp(cmd, "user") && argc >= 3 && !strcmp(argv[2], "add"))
 		rc = cli_user_add(&c, argc - 3, argv + 3);
+	else if (!strcmp(cmd, "token"))
+		rc = cli_token(&c, argc - 2, argv + 2);
+	else if (!strcmp(cmd, "sdk-key"))
+		rc = cli_sdk_key(&c, argc - 2, argv + 2);
 	else if (!strcmp(cmd, "seed-demo"))
 		rc = cli_seed_demo(&c, argc - 2, argv + 2);
 	else {

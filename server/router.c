@@ -51,6 +51,12 @@ static bool valid_pattern(const char *p)
 
 bool router_add(router *r, unsigned methods, const char *pattern, unsigned flags, router_handler fn)
 {
+	return router_add_with(r, methods, pattern, flags, fn, NULL);
+}
+
+bool router_add_with(router *r, unsigned methods, const char *pattern, unsigned flags, router_handler fn,
+                     const void *data)
+{
 	if (!valid_pattern(pattern) || !fn || !methods)
 		return false;
 	if (r->n == r->cap) {
@@ -64,6 +70,7 @@ bool router_add(router *r, unsigned methods, const char *pattern, unsigned flags
 		.methods = methods,
 		.flags = flags,
 		.handler = fn,
+		.data = data,
 		.metric_id = metrics_route_id(pattern),
 	};
 	return true;

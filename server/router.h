@@ -36,6 +36,7 @@ typedef struct router_route {
 	unsigned methods;       /* ROUTER_* bits; GET implies HEAD */
 	unsigned flags;
 	router_handler handler;
+	const void *data;       /* borrowed; per-route data for the handler (route table entry) */
 	int metric_id;          /* label id for metrics (metrics_route_id) */
 } router_route;
 
@@ -58,6 +59,10 @@ void router_free(router *r);
 /* Adds a route. Patterns are absolute paths whose segments are literals or
  * {name}. Returns false (and adds nothing) on a malformed pattern. */
 bool router_add(router *r, unsigned methods, const char *pattern, unsigned flags, router_handler fn);
+
+/* Same, with data the handler reads back through the matched route. */
+bool router_add_with(router *r, unsigned methods, const char *pattern, unsigned flags, router_handler fn,
+                     const void *data);
 
 /* Matches a raw (still percent-encoded) path without query string. Literal
  * segments compare exactly; a parameter segment matches one non-empty

@@ -1,0 +1,16 @@
+/* api/modules.h: the REST modules routes.c mounts, in order. */
+#ifndef CUPD_API_MODULES_H
+#define CUPD_API_MODULES_H
+
+#include "routes.h"
+
+extern const routes_module api_whoami_routes;
+extern const routes_module api_projects_routes;
+extern const routes_module api_openapi_routes;
+
+#define API_MODULES \
+	&api_whoami_routes, \
+	&api_projects_routes, \
+	&api_openapi_routes,
+
+#endif
