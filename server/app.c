@@ -4,8 +4,15 @@
 #include <event2/event.h>
 
 #include "auth.h"
+#include "grants.h"
 #include "log.h"
 #include "xmem.h"
+
+void app_on_notify_thread(const char *channel, const char *payload, void *arg)
+{
+	auth_on_notify(channel, payload, NULL);
+	oauth_on_notify(channel, payload, arg);
+}
 
 static void on_notify(const char *channel, const char *payload, void *arg)
 {

@@ -25,6 +25,11 @@ typedef struct app {
 	db_listener *listener;        /* owned by main; may be NULL in tests */
 } app;
 
+/* The listener thread's hook (db_listener_start's on_thread): applies
+ * revocations of credentials and AI Connections the moment they arrive.
+ * arg is the database conninfo (for rare blocking reloads on that thread). */
+void app_on_notify_thread(const char *channel, const char *payload, void *arg);
+
 /* Hooks that create and destroy each worker's app_worker; a is borrowed. */
 http_hooks app_hooks(app *a);
 

@@ -66,6 +66,10 @@ static const cfg_key KEYS[] = {
 	  "ingest requests per minute per SDK Key and browser Origin (per instance)" },
 	{ "CUPD_RATE_IP_PER_MIN", T_INT, F(rate_ip), "10", 1, 10000000,
 	  "failed authentications and auth-free requests that do work, per client IP per minute" },
+	{ "CUPD_KEY_ENCRYPTION_KEY", T_STR, F(key_encryption_key), "", 0, 0,
+	  "32 random bytes (64 hex or 44 base64 chars) encrypting token signing keys at rest; secret" },
+	{ "CUPD_SIGNING_KEY_ROTATION_DAYS", T_INT, F(signing_key_rotation_days), "30", 1, 3650,
+	  "days before a new access-token signing key replaces the current one" },
 	{ "CUPD_USAGE_FLUSH_MS", T_INT, F(usage_flush_ms), "5000", 100, 600000,
 	  "how often batched last-used times and counts are written" },
 };

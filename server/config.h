@@ -38,6 +38,8 @@ typedef struct cfg {
 	int rate_sdk_origin;       /* requests/min per SDK Key + Origin */
 	int rate_ip;               /* requests/min per IP on auth-free work and failed auth */
 	int usage_flush_ms;        /* how often last-used data is written */
+	char *key_encryption_key;  /* 32 bytes (hex/base64) that encrypt signing keys at rest */
+	int signing_key_rotation_days;
 } cfg;
 
 /* Reads every variable from the environment into *out. On a bad value writes

@@ -8,6 +8,9 @@
 #include "app.h"
 #include "auth.h"
 #include "clientip.h"
+#include "grants.h"
+#include "keys.h"
+#include "oauth.h"
 #include "ratelimit.h"
 #include "cli.h"
 #include "config.h"
@@ -39,18 +42,26 @@ static void usage(FILE *out)
 	cfg_print_help(out);
 }
 
-/* Applies migrations before serving; waits briefly for a database that is
- * still starting (containers, the dev script). */
-static bool migrate_at_start(const cfg *c)
+/* Before serving: migrations (unless disabled), signing keys and the
+ * revoked-grant set. Waits briefly for a database that is still starting
+ * (containers, the dev script). */
+static bool prepare_database(const cfg *c)
 {
 	char err[512];
 	for (int attempt = 0; attempt < 20; attempt++) {
 		PGconn *pg = PQconnectdb(c->database_url);
 		if (PQstatus(pg) == CONNECTION_OK) {
-			bool ok = migrate_apply(pg, stderr, err, sizeof err);
-			PQfinish(pg);
+			bool ok = !c->auto_migrate || migrate_apply(pg, stderr, err, sizeof err);
 			if (!ok)
 				log_msg(LOG_ERROR, "migration failed: %s", err);
+			if (ok && *c->key_encryption_key && !(ok = oauth_keys_init(c, pg, err, sizeof err)))
+				log_msg(LOG_ERROR, "%s", err);
+			if (ok && !(ok = oauth_grants_init(pg)))
+				log_msg(LOG_ERROR, "cannot load AI Connection state");
+			if (ok && !*c->key_encryption_key)
+				log_msg(LOG_WARN, "CUPD_KEY_ENCRYPTION_KEY is not set: the OAuth server cannot issue tokens "
+				                  "(its endpoints answer 503) until it is");
+			PQfinish(pg);
 			return ok;
 		}
 		if (attempt == 0)
@@ -71,7 +82,15 @@ static int serve(const cfg *c)
 
 	if (!clientip_init(c->trusted_proxies, stderr))
 		return 2;
-	if (c->auto_migrate && !migrate_at_start(c))
+	oauth_init(c);
+	if (*c->key_encryption_key) {
+		unsigned char kek[32];
+		if (!oauth_keys_parse_kek(c->key_encryption_key, kek)) {
+			log_msg(LOG_ERROR, "CUPD_KEY_ENCRYPTION_KEY must be 64 hex or 44 base64 characters (32 bytes)");
+			return 2;
+		}
+	}
+	if (!prepare_database(c))
 		return 1;
 	metrics_init(c->workers);
 	ratelimit_init();
@@ -82,7 +101,7 @@ static int serve(const cfg *c)
 	}
 	const char *channels[] = { APP_NOTIFY_CHANNEL };
 	/* Revocations apply on the listener thread the moment they arrive. */
-	a.listener = db_listener_start(c->database_url, channels, 1, auth_on_notify, NULL);
+	a.listener = db_listener_start(c->database_url, channels, 1, app_on_notify_thread, c->database_url);
 	http_hooks hooks = app_hooks(&a);
 	if (!(srv = http_server_new(c, rt, &hooks)))
 		goto out;
@@ -92,6 +111,8 @@ out:
 	db_listener_stop(a.listener);
 	router_free(rt);
 	auth_shutdown();
+	oauth_grants_shutdown();
+	oauth_keys_shutdown();
 	ratelimit_shutdown();
 	clientip_shutdown();
 	metrics_shutdown();

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "api/modules.h"
+#include "oauth_modules.h"
 #include "health.h"
 #include "http.h"
 
@@ -24,6 +25,7 @@ static ROUTES_MODULE(debug_routes, "Debug", DEBUG);
 static const routes_module *const MODULES[] = {
 	&health_routes,
 	API_MODULES
+	OAUTH_MODULES
 };
 
 /* Entries carry their module so the gate and the OpenAPI generator find both. */
