@@ -10,7 +10,7 @@
 
 #include "xmem.h"
 
-typedef enum { T_STR, T_INT, T_LONG, T_BOOL, T_LOGLEVEL, T_URL } key_type;
+typedef enum { T_STR, T_INT, T_LONG, T_BOOL, T_LOGLEVEL, T_URL, T_RATIO } key_type;
 
 typedef struct cfg_key {
 	const char *name;
@@ -72,6 +72,16 @@ static const cfg_key KEYS[] = {
 	  "days before a new access-token signing key replaces the current one" },
 	{ "CUPD_USAGE_FLUSH_MS", T_INT, F(usage_flush_ms), "5000", 100, 600000,
 	  "how often batched last-used times and counts are written" },
+	{ "CUPD_STATUS_WINDOW_SECONDS", T_INT, F(status_window_seconds), "300", 1, 86400,
+	  "service status: sliding window of recent events whose error rate decides it" },
+	{ "CUPD_STATUS_DEGRADED", T_RATIO, F(status_degraded), "0.05", 0, 0,
+	  "error rate (0..1) at which a service becomes degraded" },
+	{ "CUPD_STATUS_PARTIAL", T_RATIO, F(status_partial), "0.25", 0, 0,
+	  "error rate (0..1) at which a service has a partial outage" },
+	{ "CUPD_STATUS_MAJOR", T_RATIO, F(status_major), "0.5", 0, 0,
+	  "error rate (0..1) at which a service has a major outage" },
+	{ "CUPD_STATUS_MIN_SAMPLES", T_INT, F(status_min_samples), "20", 1, 1000000,
+	  "fewer events than this in the window leave a service operational" },
 };
 
 static bool parse_long(const char *s, long *out)
@@ -171,6 +181,17 @@ static bool set_key(cfg *c, const cfg_key *k, const char *v, FILE *err)
 		else
 			*(long *)base = n;
 		return true;
+	case T_RATIO: {
+		char *end;
+		errno = 0;
+		double d = strtod(v, &end);
+		if (errno || end == v || *end || !(d > 0.0 && d <= 1.0)) {
+			fprintf(err, "cupd: %s=\"%s\" must be a fraction above 0 and at most 1, e.g. 0.05\n", k->name, v);
+			return false;
+		}
+		*(double *)base = d;
+		return true;
+	}
 	case T_BOOL:
 		if (!parse_bool(v, (bool *)base)) {
 			fprintf(err, "cupd: %s=\"%s\" must be on or off\n", k->name, v);
@@ -212,6 +233,10 @@ bool cfg_load(cfg *out, FILE *err)
 		size_t n = strlen(out->listen) + 8;
 		out->public_url = xmalloc(n);
 		snprintf(out->public_url, n, "http://%s", out->listen);
+	}
+	if (!(out->status_degraded <= out->status_partial && out->status_partial <= out->status_major)) {
+		fprintf(err, "cupd: CUPD_STATUS_DEGRADED <= CUPD_STATUS_PARTIAL <= CUPD_STATUS_MAJOR must hold\n");
+		goto fail;
 	}
 	if (out->workers == 0) {
 		long cores = sysconf(_SC_NPROCESSORS_ONLN);

@@ -38,6 +38,11 @@ typedef struct cfg {
 	int rate_sdk_origin;       /* requests/min per SDK Key + Origin */
 	int rate_ip;               /* requests/min per IP on auth-free work and failed auth */
 	int usage_flush_ms;        /* how often last-used data is written */
+	int status_window_seconds; /* service status: error rate over this sliding window */
+	double status_degraded;    /* error rate (0..1) from which a service is degraded */
+	double status_partial;     /* ... partial_outage */
+	double status_major;       /* ... major_outage */
+	int status_min_samples;    /* fewer calls in the window: operational (too little evidence) */
 	char *key_encryption_key;  /* 32 bytes (hex/base64) that encrypt signing keys at rest */
 	int signing_key_rotation_days;
 } cfg;
