@@ -108,6 +108,17 @@ cmd_run() {
 		DATABASE_URL=$("$PG_SH" url "$ROOT/var/pg")
 		export DATABASE_URL
 		say "PostgreSQL: $DATABASE_URL"
+		# The key that encrypts OAuth signing keys at rest in this cluster:
+		# made once, kept beside it (losing it makes those keys unreadable).
+		if [[ -z ${CUPD_KEY_ENCRYPTION_KEY:-} ]]; then
+			local kek=$ROOT/var/key-encryption-key
+			if [[ ! -s $kek ]]; then
+				say "creating var/key-encryption-key (CUPD_KEY_ENCRYPTION_KEY for the dev cluster)"
+				(umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$kek")
+			fi
+			CUPD_KEY_ENCRYPTION_KEY=$(<"$kek")
+			export CUPD_KEY_ENCRYPTION_KEY
+		fi
 	else
 		say "using DATABASE_URL from the environment; no private cluster"
 	fi
