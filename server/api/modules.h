@@ -6,11 +6,17 @@
 
 extern const routes_module api_whoami_routes;
 extern const routes_module api_projects_routes;
+extern const routes_module api_services_routes;
+extern const routes_module api_incidents_routes;
+extern const routes_module api_incident_notes_routes;
 extern const routes_module api_openapi_routes;
 
 #define API_MODULES \
 	&api_whoami_routes, \
 	&api_projects_routes, \
+	&api_services_routes, \
+	&api_incidents_routes, \
+	&api_incident_notes_routes, \
 	&api_openapi_routes,
 
 #endif
