@@ -45,6 +45,8 @@ typedef struct cfg {
 	int status_min_samples;    /* fewer calls in the window: operational (too little evidence) */
 	char *key_encryption_key;  /* 32 bytes (hex/base64) that encrypt signing keys at rest */
 	int signing_key_rotation_days;
+	int session_idle_minutes;  /* browser session ends after this long unused */
+	int session_max_hours;     /* ... and this long after sign-in, used or not */
 } cfg;
 
 /* Reads every variable from the environment into *out. On a bad value writes
