@@ -202,6 +202,11 @@ const char *http_req_query(http_req *r, const char *name)
 	return evhttp_find_header(&r->query, name);
 }
 
+const char *http_req_query_raw(const http_req *r)
+{
+	return r->query_raw;
+}
+
 const unsigned char *http_req_body(http_req *r, size_t *len)
 {
 	struct evbuffer *in = evhttp_request_get_input_buffer(r->ev);

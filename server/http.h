@@ -55,6 +55,9 @@ const char *http_req_header(const http_req *r, const char *name); /* case-insens
 /* Decoded value of query parameter name, or NULL. A malformed query string
  * reads as empty. The string lives until the reply. */
 const char *http_req_query(http_req *r, const char *name);
+/* The raw (still percent-encoded) query string without '?', or NULL. For
+ * parsers that must see every pair, e.g. to refuse a repeated parameter. */
+const char *http_req_query_raw(const http_req *r);
 /* Request body as a contiguous buffer (may contain NULs); *len set. */
 const unsigned char *http_req_body(http_req *r, size_t *len);
 const char *http_req_id(const http_req *r);
