@@ -3,6 +3,7 @@
 
 #include <event2/event.h>
 
+#include "api/status_rollup.h"
 #include "auth.h"
 #include "grants.h"
 #include "log.h"
@@ -50,6 +51,7 @@ static void *worker_start(int index, struct event_base *base, void *arg)
 		struct timeval tv = { a->c->usage_flush_ms / 1000, (a->c->usage_flush_ms % 1000) * 1000 };
 		w->usage_timer = event_new(base, -1, EV_PERSIST, on_usage_timer, w);
 		event_add(w->usage_timer, &tv);
+		status_rollup_start(base, w->db, a->c);
 	}
 	return w;
 }
@@ -64,6 +66,8 @@ static void worker_stop(void *ctx, void *arg)
 		db_listener_unsubscribe(a->listener, w->notify_sub);
 	if (w->usage_timer)
 		event_free(w->usage_timer);
+	if (w->index == 0)
+		status_rollup_stop();
 	db_pool_free(w->db);
 	free(w);
 }

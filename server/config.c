@@ -85,7 +85,7 @@ static const cfg_key KEYS[] = {
 	{ "CUPD_STATUS_MAJOR", T_RATIO, F(status_major), "0.5", 0, 0,
 	  "error rate (0..1) at which a service has a major outage" },
 	{ "CUPD_STATUS_MIN_SAMPLES", T_INT, F(status_min_samples), "20", 1, 1000000,
-	  "fewer events than this in the window leave a service operational" },
+	  "fewer events than this in the window keep a service's previous status" },
 };
 
 static bool parse_long(const char *s, long *out)

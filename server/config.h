@@ -42,7 +42,7 @@ typedef struct cfg {
 	double status_degraded;    /* error rate (0..1) from which a service is degraded */
 	double status_partial;     /* ... partial_outage */
 	double status_major;       /* ... major_outage */
-	int status_min_samples;    /* fewer calls in the window: operational (too little evidence) */
+	int status_min_samples;    /* fewer events in the window: status unchanged (too little evidence) */
 	char *key_encryption_key;  /* 32 bytes (hex/base64) that encrypt signing keys at rest */
 	int signing_key_rotation_days;
 	int session_idle_minutes;  /* browser session ends after this long unused */

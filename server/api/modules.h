@@ -9,6 +9,8 @@ extern const routes_module api_projects_routes;
 extern const routes_module api_services_routes;
 extern const routes_module api_incidents_routes;
 extern const routes_module api_incident_notes_routes;
+extern const routes_module api_ingest_routes;
+extern const routes_module api_badge_routes;
 extern const routes_module api_openapi_routes;
 
 #define API_MODULES \
@@ -17,6 +19,8 @@ extern const routes_module api_openapi_routes;
 	&api_services_routes, \
 	&api_incidents_routes, \
 	&api_incident_notes_routes, \
+	&api_ingest_routes, \
+	&api_badge_routes, \
 	&api_openapi_routes,
 
 #endif
