@@ -74,6 +74,15 @@ const char *api__query(http_req *r, const char *name);
 	"INSERT INTO audit_events (org_id, actor_kind, actor_id, actor_user_id, action, target_kind, target_id," \
 	" ip, user_agent, metadata) "
 
+/* SQL for "service id or slug" given as parameters idp (uuid or NULL) and
+ * slugp (slug or NULL), in org $1: NULL when both are NULL, else the id of
+ * the org's service, else a 400 on field "service" (never another org's). */
+#define API__SERVICE_REF(idp, slugp) \
+	"(CASE WHEN " idp "::uuid IS NULL AND " slugp "::text IS NULL THEN NULL::uuid" \
+	" ELSE coalesce((SELECT sr.id FROM services sr WHERE sr.org_id = $1" \
+	"     AND (sr.id = " idp "::uuid OR sr.slug = " slugp "::text))," \
+	"   cupd_fail('CU400', 'service: no service with this id or slug in this organization')::uuid) END)"
+
 /* Page-query documentation shared by every list route (route_def.query). */
 #define API__PAGE_QUERY "limit:integer:page size, 1-200 (default 50);cursor:string:next_cursor of the previous page"
 

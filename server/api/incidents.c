@@ -90,11 +90,9 @@ void api_incidents_get(const api_ctx *ctx, const char *id, api_done_fn done, voi
  * service must be the org's; otherwise cupd_fail raises a 400 on "service". */
 static const db_stmt CREATE = {
 	"incidents_create",
-	"WITH svc AS (SELECT CASE WHEN $3::uuid IS NULL AND $4::text IS NULL THEN NULL::uuid"
-	"    ELSE coalesce((SELECT s.id FROM services s WHERE s.org_id = $1 AND (s.id = $3::uuid OR s.slug = $4::text)),"
-	"      cupd_fail('CU400', 'service: no service with this id or slug in this organization')::uuid) END AS id),"
-	" ins AS (INSERT INTO incidents (org_id, service_id, title, status, severity, resolved_at, created_by)"
-	"    SELECT $1, svc.id, $2, $5, $6, CASE WHEN $5::text = 'resolved' THEN now() END, $10::uuid FROM svc"
+	"WITH ins AS (INSERT INTO incidents (org_id, service_id, title, status, severity, resolved_at, created_by)"
+	"    VALUES ($1, " API__SERVICE_REF("$3", "$4") ", $2, $5, $6,"
+	"      CASE WHEN $5::text = 'resolved' THEN now() END, $10::uuid)"
 	"    RETURNING *),"
 	" note AS (INSERT INTO incident_notes (incident_id, author_id, body)"
 	"    SELECT ins.id, $10::uuid, $7::text FROM ins WHERE $7::text IS NOT NULL RETURNING *),"

@@ -9,6 +9,11 @@ extern const routes_module api_projects_routes;
 extern const routes_module api_services_routes;
 extern const routes_module api_incidents_routes;
 extern const routes_module api_incident_notes_routes;
+extern const routes_module api_runbooks_routes;
+extern const routes_module api_alerts_routes;
+extern const routes_module api_members_routes;
+extern const routes_module api_audit_events_routes;
+extern const routes_module api_search_routes;
 extern const routes_module api_ingest_routes;
 extern const routes_module api_badge_routes;
 extern const routes_module api_openapi_routes;
@@ -19,6 +24,11 @@ extern const routes_module api_openapi_routes;
 	&api_services_routes, \
 	&api_incidents_routes, \
 	&api_incident_notes_routes, \
+	&api_runbooks_routes, \
+	&api_alerts_routes, \
+	&api_members_routes, \
+	&api_audit_events_routes, \
+	&api_search_routes, \
 	&api_ingest_routes, \
 	&api_badge_routes, \
 	&api_openapi_routes,
