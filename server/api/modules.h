@@ -14,6 +14,9 @@ extern const routes_module api_alerts_routes;
 extern const routes_module api_members_routes;
 extern const routes_module api_audit_events_routes;
 extern const routes_module api_search_routes;
+extern const routes_module api_api_tokens_routes;
+extern const routes_module api_sdk_keys_routes;
+extern const routes_module api_leaks_routes;
 extern const routes_module api_ingest_routes;
 extern const routes_module api_badge_routes;
 extern const routes_module api_openapi_routes;
@@ -29,6 +32,9 @@ extern const routes_module api_openapi_routes;
 	&api_members_routes, \
 	&api_audit_events_routes, \
 	&api_search_routes, \
+	&api_api_tokens_routes, \
+	&api_sdk_keys_routes, \
+	&api_leaks_routes, \
 	&api_ingest_routes, \
 	&api_badge_routes, \
 	&api_openapi_routes,
