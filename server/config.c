@@ -70,6 +70,8 @@ static const cfg_key KEYS[] = {
 	  "32 random bytes (64 hex or 44 base64 chars) encrypting token signing keys at rest; secret" },
 	{ "CUPD_SIGNING_KEY_ROTATION_DAYS", T_INT, F(signing_key_rotation_days), "30", 1, 3650,
 	  "days before a new access-token signing key replaces the current one" },
+	{ "CUPD_ACCESS_TOKEN_MINUTES", T_INT, F(access_token_minutes), "60", 5, 1440,
+	  "lifetime of OAuth access tokens in minutes; revoking a connection ends them at once anyway" },
 	{ "CUPD_SESSION_IDLE_MINUTES", T_INT, F(session_idle_minutes), "720", 5, 43200,
 	  "a browser session ends after this many minutes without use" },
 	{ "CUPD_SESSION_MAX_HOURS", T_INT, F(session_max_hours), "168", 1, 8760,

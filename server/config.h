@@ -45,6 +45,7 @@ typedef struct cfg {
 	int status_min_samples;    /* fewer events in the window: status unchanged (too little evidence) */
 	char *key_encryption_key;  /* 32 bytes (hex/base64) that encrypt signing keys at rest */
 	int signing_key_rotation_days;
+	int access_token_minutes;  /* lifetime of OAuth access tokens (B43) */
 	int session_idle_minutes;  /* browser session ends after this long unused */
 	int session_max_hours;     /* ... and this long after sign-in, used or not */
 } cfg;
