@@ -203,8 +203,10 @@ ingest_status ingest_parse(const char *body, size_t len, int64_t now_us, ingest_
 	memset(out, 0, sizeof *out);
 	json_error_t jerr;
 	/* INT_AS_REAL: a huge latency is one bad event, not an unparseable body.
-	 * ALLOW_NUL: likewise "\u0000" in one string (refused per event below). */
-	out->root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL, &jerr);
+	 * ALLOW_NUL: likewise "\u0000" in one string (refused per event below).
+	 * DECODE_ANY: a scalar body gets "must be an object", not "not JSON". */
+	size_t flags = JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL;
+	out->root = json_loadb(body, len, flags, &jerr);
 	if (!out->root) {
 		snprintf(out->detail, sizeof out->detail, "The body is not valid JSON (line %d, column %d: %.80s).",
 		         jerr.line, jerr.column, jerr.text);
