@@ -6,6 +6,7 @@
 
 #include "api/modules.h"
 #include "oauth_modules.h"
+#include "web/web_modules.h"
 #include "health.h"
 #include "http.h"
 
@@ -26,6 +27,7 @@ static const routes_module *const MODULES[] = {
 	&health_routes,
 	API_MODULES
 	OAUTH_MODULES
+	WEB_MODULES
 };
 
 /* Entries carry their module so the gate and the OpenAPI generator find both. */
