@@ -4,6 +4,9 @@
 
 #include "routes.h"
 
-#define OAUTH_MODULES
+extern const routes_module oauth_authorize_routes;
+
+#define OAUTH_MODULES \
+	&oauth_authorize_routes,
 
 #endif
