@@ -439,11 +439,11 @@ static void admit(http_req *r, auth_need need, auth_scope min, router_handler ne
 			ratelimit_take(key, c->rate_sdk_origin, &rl);
 		}
 	}
-	ratelimit_set_headers(r, &rl);
 	if (!rl.allowed) {
-		ratelimit_reply_429(r, &rl);
+		ratelimit_reply_429(r, &rl); /* sets the X-RateLimit-* headers itself */
 		return;
 	}
+	ratelimit_set_headers(r, &rl);
 	note_usage(p, http_req_peer_ip(r));
 	auth_principal *copy = xmalloc(sizeof *copy);
 	*copy = *p;
