@@ -35,8 +35,8 @@ static const db_stmt REPORT = {
 	"  SELECT k.org_id, 'system', 'leak_report', 'sdk_key.leak_reported', 'sdk_key', k.id::text, $3::inet, $4,"
 	"    jsonb_build_object('source', $5::text, 'name', k.name, 'display_prefix', k.display_prefix,"
 	"      'project_id', k.project_id, 'revoked', false) FROM k)"
-	" SELECT json_build_object('revoked', (SELECT count(*) FROM a), 'flagged', (SELECT count(*) FROM k))"
-	"   AS result",
+	" SELECT json_build_object('revoked', (SELECT coalesce(json_agg(a.id), '[]') FROM a),"
+	"   'flagged', (SELECT count(*) FROM k)) AS result",
 	5,
 };
 
@@ -55,11 +55,22 @@ static void report_done(api_result *res, void *arg)
 {
 	leak_call *lc = arg;
 	if (res->status == API_OK) {
-		json_int_t revoked = json_integer_value(json_object_get(res->data, "revoked"));
+		json_t *revoked = json_object_get(res->data, "revoked");
 		json_int_t flagged = json_integer_value(json_object_get(res->data, "flagged"));
-		if (revoked || flagged)
-			log_msg(LOG_INFO, "leak report: %lld API Token(s) revoked, %lld SDK Key(s) flagged",
-			        (long long)revoked, (long long)flagged);
+		size_t i;
+		json_t *id;
+		/* Drop this instance's cached copies now; the triggers' NOTIFYs do the
+		 * same everywhere a moment later (see api_tokens.c). */
+		json_array_foreach(revoked, i, id) {
+			if (!json_is_string(id))
+				continue;
+			char payload[64];
+			snprintf(payload, sizeof payload, "api_token:%s", json_string_value(id));
+			auth_on_notify(APP_NOTIFY_CHANNEL, payload, NULL);
+		}
+		if (json_array_size(revoked) || flagged)
+			log_msg(LOG_INFO, "leak report: %zu API Token(s) revoked, %lld SDK Key(s) flagged",
+			        json_array_size(revoked), (long long)flagged);
 		/* The answer is the same whatever matched. */
 		json_t *body = received_body(lc->received);
 		api_result out = { .status = API_OK, .data = body };
@@ -150,12 +161,11 @@ static void rest_report(http_req *r)
 	char key[80];
 	ratelimit_info rl;
 	snprintf(key, sizeof key, "leak:%s", http_req_peer_ip(r));
-	ratelimit_take(key, c->rate_ip, &rl);
-	ratelimit_set_headers(r, &rl);
-	if (!rl.allowed) {
-		ratelimit_reply_429(r, &rl);
+	if (!ratelimit_take(key, c->rate_ip, &rl)) {
+		ratelimit_reply_429(r, &rl); /* with the X-RateLimit-* headers */
 		return;
 	}
+	ratelimit_set_headers(r, &rl);
 	json_t *body = api_body_object(r);
 	if (!body)
 		return;
