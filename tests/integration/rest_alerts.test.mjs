@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { cleanup } from './lib/harness.mjs';
 import { assertError, assertScope, Fixture, INJECTIONS, UUID_RE } from './rest_fixture.mjs';
 
 let f, theirs;
@@ -27,7 +26,7 @@ before(async () => {
 	assert.equal(r.status, 201, r.body);
 	theirs = r.json;
 });
-after(cleanup);
+after(() => f?.finish());
 
 describe('create', () => {
 	test('status_at_least by email; error_rate_above by slack (target redacted, never audited)', async () => {

@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { cleanup } from './lib/harness.mjs';
 import { assertError, assertScope, Fixture, INJECTIONS } from './rest_fixture.mjs';
 
 let f, tokenId, inc, rb, al;
@@ -33,7 +32,7 @@ before(async () => {
 	// The other org writes too; none of it may show up here.
 	assert.equal((await f.api(f.eve, 'POST', '/api/v1/incidents', { title: 'Theirs' })).status, 201);
 });
-after(cleanup);
+after(() => f?.finish());
 
 describe('GET /api/v1/audit-events', () => {
 	test('admin scope only', async () => {

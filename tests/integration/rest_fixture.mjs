@@ -4,11 +4,11 @@
 // and a second org "other" with its own owner, token and objects, for
 // isolation checks. Everything goes through the real CLI and real HTTP.
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
-import { psql, request, runCli, startCluster, startCupd } from './lib/harness.mjs';
+import { cleanup, psql, request, runCli, startCluster, startCupd } from './lib/harness.mjs';
 
 export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -53,6 +53,22 @@ export class Fixture {
 			eve: await f.sql("SELECT id FROM users WHERE email = 'eve@example.com'"),
 		};
 		return f;
+	}
+
+	/**
+	 * Stops cupd with SIGTERM and checks it exited cleanly without any
+	 * sanitizer report (leaks show only at a clean exit), then removes the
+	 * cluster. For `after`.
+	 */
+	async finish() {
+		try {
+			if (this.srv && !this.srv.exitInfo()) {
+				const r = await this.srv.stop('SIGTERM');
+				assertCleanExit(this.srv, r);
+			}
+		} finally {
+			await cleanup();
+		}
 	}
 
 	async cli(args, stdin) {
@@ -161,6 +177,13 @@ export function micros(iso) {
 	return BigInt(Date.parse(m[1] + m[3])) * 1000n + BigInt((m[2] ?? '').padEnd(6, '0'));
 }
 
+/** A cupd stopped by SIGTERM exited 0 and printed no sanitizer report. */
+export function assertCleanExit(srv, stopped) {
+	const err = srv.stderr();
+	assert.doesNotMatch(err, /Sanitizer|runtime error:/, `sanitizer report:\n${err.slice(-4000)}`);
+	assert.equal(stopped.code, 0, `cupd exit ${stopped.code} ${stopped.signal}:\n${err.slice(-2000)}`);
+}
+
 /** Asserts r is a 4xx JSON error (optionally with status and field). */
 export function assertError(r, status, field) {
 	if (status)
@@ -176,12 +199,4 @@ export function assertError(r, status, field) {
 export function assertScope(r) {
 	assert.equal(r.status, 403, r.body);
 	assert.equal(r.json.error, 'insufficient_scope', r.body);
-}
-
-/** Writes text to a fresh temp file and returns its path. */
-export async function tempFile(name, text) {
-	const dir = await mkdtemp(path.join(os.tmpdir(), 'cupd-rest-'));
-	const p = path.join(dir, name);
-	await writeFile(p, text, { mode: 0o600 });
-	return p;
 }

@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { cleanup } from './lib/harness.mjs';
 import { assertError, assertScope, Fixture, INJECTIONS, micros, UUID_RE } from './rest_fixture.mjs';
 
 let f, theirs;   // the fixture; an incident of the other org
@@ -24,7 +23,7 @@ before(async () => {
 	assert.equal(r.status, 201, r.body);
 	theirs = r.json;
 });
-after(cleanup);
+after(() => f?.finish());
 
 describe('create and get', () => {
 	test('POST with service slug, severity and a first note; GET shows it with notes oldest first', async () => {

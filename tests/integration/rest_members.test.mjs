@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { cleanup, now, sleep, startCupd } from './lib/harness.mjs';
-import { assertError, assertScope, Fixture, INJECTIONS } from './rest_fixture.mjs';
+import { now, sleep, startCupd } from './lib/harness.mjs';
+import { assertCleanExit, assertError, assertScope, Fixture, INJECTIONS } from './rest_fixture.mjs';
 
 let f, ada, bob, adaTok, bobTok;
 
@@ -23,7 +23,7 @@ before(async () => {
 	adaTok = await f.mint('demo', 'ada@example.com', 'admin', 'ada');
 	bobTok = await f.mint('demo', 'bob@example.com', 'write', 'bob');
 });
-after(cleanup);
+after(() => f?.finish());
 
 describe('GET /api/v1/members', () => {
 	test('every member of this org with role, email, name and joined time; pages with limit=1', async () => {
@@ -176,7 +176,7 @@ describe('a role change narrows the user\'s tokens at once', () => {
 		const firstTry = samples.filter((s) => s.tries === 1).length;
 		t.diagnostic(`srv2 answered 403 on the first request after the PATCH in ${firstTry}/5 rounds; ` +
 			`worst ${Math.max(...samples.map((s) => s.ms)).toFixed(1)} ms`);
-		await srv2.stop();
+		assertCleanExit(srv2, await srv2.stop());
 	});
 
 	test('a change made outside cupd (psql) reaches the cache through NOTIFY too', async (t) => {

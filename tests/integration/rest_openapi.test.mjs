@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { cleanup, request } from './lib/harness.mjs';
+import { request } from './lib/harness.mjs';
 import { Fixture } from './rest_fixture.mjs';
 
 let f, doc;
@@ -44,7 +44,7 @@ before(async () => {
 	assert.equal(r.status, 200, r.body);
 	doc = r.json;
 });
-after(cleanup);
+after(() => f?.finish());
 
 describe('GET /api/v1/openapi.json', () => {
 	test('is OpenAPI 3.1 and lists every REST resource route with a summary', () => {

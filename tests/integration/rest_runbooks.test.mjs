@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { cleanup } from './lib/harness.mjs';
 import { assertError, assertScope, Fixture, INJECTIONS, UUID_RE } from './rest_fixture.mjs';
 
 let f, theirs;
@@ -21,7 +20,7 @@ before(async () => {
 	assert.equal(r.status, 201, r.body);
 	theirs = r.json;
 });
-after(cleanup);
+after(() => f?.finish());
 
 describe('runbooks CRUD', () => {
 	test('create (with service slug), get, patch (unlink, body), delete; each write audited', async () => {

@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { cleanup } from './lib/harness.mjs';
 import { assertError, Fixture, INJECTIONS, UUID_RE } from './rest_fixture.mjs';
 
 let f;
@@ -18,7 +17,7 @@ before(async () => {
 	assert.equal((await f.api(f.eve, 'POST', '/api/v1/incidents', { title: 'needle of the other org' })).status, 201);
 	assert.equal((await f.api(f.eve, 'POST', '/api/v1/runbooks', { title: 'Stripe at other', body: 'stripe' })).status, 201);
 });
-after(cleanup);
+after(() => f?.finish());
 
 const search = (q, extra = '', token = f.read) =>
 	f.api(token, 'GET', `/api/v1/search?q=${encodeURIComponent(q)}${extra}`);

@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
-import { cleanup } from './lib/harness.mjs';
 import { assertError, Fixture, INJECTIONS, UUID_RE } from './rest_fixture.mjs';
 
 let f, other;   // the fixture; the other org's service
@@ -25,7 +24,7 @@ before(async () => {
 		FROM services s JOIN orgs o ON o.id = s.org_id, generate_series(1, 120) g
 		WHERE o.slug = 'demo' AND s.slug = 'twilio'`);
 });
-after(cleanup);
+after(() => f?.finish());
 
 describe('GET /api/v1/services', () => {
 	test('lists the demo services with their current status', async () => {
