@@ -18,6 +18,7 @@
  * redirect URI, PKCE challenge, scope and resource) plus the audit row; a
  * second approval of the same client is a new grant and leaves the user's
  * other grants of that client alone (a second machine or process). */
+#include <ctype.h>
 #include <event2/buffer.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -253,6 +254,44 @@ static bool redirect_is_loopback(const char *uri)
 	     : !strncmp(h, "[::1]", 5);
 }
 
+/* The CSP source that lets the consent form's POST be redirected to uri:
+ * "scheme://host[:port]" for http(s), "scheme:" for a private-use scheme.
+ * Browsers apply form-action to the redirect after a form submission, so
+ * without it Approve and Deny would never reach the client. False (out
+ * empty) when uri holds anything a CSP source cannot. */
+static bool redirect_csp_source(const char *uri, char *out, size_t cap)
+{
+	out[0] = '\0';
+	size_t sl = strcspn(uri, ":");
+	if (!sl || uri[sl] != ':' || sl > 64)
+		return false;
+	for (size_t i = 0; i < sl; i++) {
+		char c = uri[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (i && ((c >= '0' && c <= '9') || c == '+' ||
+		                                                                      c == '-' || c == '.'))))
+			return false;
+	}
+	bool web = (sl == 4 && !strncasecmp(uri, "http", 4)) || (sl == 5 && !strncasecmp(uri, "https", 5));
+	if (!web) {
+		snprintf(out, cap, "%.*s:", (int)sl, uri);
+		return true;
+	}
+	if (strncmp(uri + sl, "://", 3) != 0)
+		return false;
+	const char *h = uri + sl + 3;
+	size_t hl = strcspn(h, "/?#");
+	if (!hl || hl > 255 || memchr(h, '@', hl))
+		return false;
+	for (size_t i = 0; i < hl; i++) {
+		char c = h[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+		      c == ':' || c == '[' || c == ']'))
+			return false;
+	}
+	snprintf(out, cap, "%.*s://%.*s", (int)sl, uri, (int)hl, h);
+	return true;
+}
+
 static const char *const SCOPE_WORDS[] = {
 	[AUTH_SCOPE_READ] = "See your organization's services, their status, incidents, projects and runbooks.",
 	[AUTH_SCOPE_WRITE] = "Create and change incidents, notes, runbooks and other records in the organization.",
@@ -269,8 +308,8 @@ static void render_consent(authz *a)
 	struct evbuffer *out = evbuffer_new();
 	pages_begin(out, &(pages_head){ .title = "Authorize access", .user_email = s->email, .csrf = s->csrf,
 	                                .narrow = true });
-	char initial[2] = { name ? name[0] : '?', '\0' };
-	if ((unsigned char)initial[0] >= 0x80 || initial[0] == '<' || initial[0] == '&')
+	char initial[2] = { name ? (char)toupper((unsigned char)name[0]) : '?', '\0' };
+	if (!isalnum((unsigned char)initial[0]))
 		initial[0] = '?';
 	pages_fmt(out,
 	          "<section class=\"card consent\" aria-labelledby=\"consent-title\">\n"
@@ -340,6 +379,11 @@ static void render_consent(authz *a)
 	          "AI Connections.</p>\n</section>\n");
 	pages_end(out);
 	http_req *r = a->r;
+	char src[400], csp[700];
+	if (redirect_csp_source(a->redirect_uri, src, sizeof src)) {
+		snprintf(csp, sizeof csp, HTTP_HTML_CSP("'self' %s"), src);
+		http_set_header(r, "Content-Security-Policy", csp);
+	}
 	authz_free(a);
 	pages_reply(r, 200, out);
 }

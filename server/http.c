@@ -263,10 +263,11 @@ static void add_common_headers(http_req *r, const char *content_type)
 	if (r->w->srv->hsts)
 		evhttp_add_header(h, "Strict-Transport-Security", "max-age=31536000");
 	if (content_type && !strncmp(content_type, "text/html", 9)) {
-		/* Pages never run inline script and never render inside a frame (RFC 9700 §4.16). */
-		evhttp_add_header(h, "Content-Security-Policy",
-		                  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-		                  "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
+		/* Pages never run inline script and never render inside a frame (RFC 9700 §4.16).
+		 * A page may widen only form-action by setting its own policy first
+		 * (the OAuth consent form, whose POST redirects to the client). */
+		if (!evhttp_find_header(h, "Content-Security-Policy"))
+			evhttp_add_header(h, "Content-Security-Policy", HTTP_HTML_CSP("'self'"));
 		evhttp_add_header(h, "X-Frame-Options", "DENY");
 		if (!evhttp_find_header(h, "Cache-Control"))
 			evhttp_add_header(h, "Cache-Control", "no-store");

@@ -82,6 +82,12 @@ void http_req_set_client_ip(http_req *r, const char *ip);
 /* Adds a response header (copied). Call before the reply. */
 void http_set_header(http_req *r, const char *name, const char *value);
 
+/* The Content-Security-Policy of every HTML reply, with form_action the
+ * sources of its form-action directive (a string literal). */
+#define HTTP_HTML_CSP(form_action)                                                                    \
+	"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; " \
+	"base-uri 'none'; form-action " form_action "; frame-ancestors 'none'"
+
 /* ---- replies: exactly one ends each request ---- */
 /* Sends body (reference stolen; NULL = no body) as application/json. */
 void http_reply_json(http_req *r, int status, json_t *body);

@@ -182,6 +182,10 @@ describe('sign-in and the consent page (C32, C33, C36, C40)', () => {
 		assert.match(r.body, />Deny<\/button>/);
 		assert.equal(r.headers['x-frame-options'], 'DENY');
 		assert.match(r.headers['content-security-policy'], /frame-ancestors 'none'/);
+		// Browsers apply form-action to the redirect after Approve/Deny: the
+		// consent page allows exactly its own origin and the client's.
+		assert.match(r.headers['content-security-policy'], /form-action 'self' http:\/\/127\.0\.0\.1:9999;/);
+		assert.match(r.headers['content-security-policy'], /script-src 'self'; style-src 'self'/);
 		assert.equal(r.headers['referrer-policy'], 'no-referrer');
 		assert.equal(r.headers['cache-control'], 'no-store');
 		assert.equal(r.headers['access-control-allow-origin'], undefined, 'C40');
@@ -193,6 +197,10 @@ describe('sign-in and the consent page (C32, C33, C36, C40)', () => {
 		assert.equal(other.status, 200);
 		assert.doesNotMatch(other.body, /Local app\./, 'no localhost warning for https');
 		assert.match(other.body, /www\.cursor\.example/);
+		assert.match(other.headers['content-security-policy'], /form-action 'self' https:\/\/www\.cursor\.example;/);
+		const custom = await get(w.srv, jar, authorizeUrl(params({ client_id: multi,
+			redirect_uri: 'cursor://anysphere.cursor-mcp/oauth/callback' })));
+		assert.match(custom.headers['content-security-policy'], /form-action 'self' cursor:;/);
 	});
 });
 
