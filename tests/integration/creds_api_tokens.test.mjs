@@ -537,4 +537,12 @@ describe('secrets', () => {
 			assert.ok(!db.includes(s.slice(12)), `${s.slice(0, 12)}… is stored in the database`);
 		}
 	});
+
+	test('cupd exits 0 on SIGTERM with no sanitizer report', async () => {
+		for (const s of [srv]) {
+			const r = await s.stop('SIGTERM');
+			assert.doesNotMatch(s.stderr(), /Sanitizer|runtime error:/, `sanitizer report:\n${s.stderr().slice(-4000)}`);
+			assert.equal(r.code, 0, `cupd exit ${r.code} ${r.signal}:\n${s.stderr().slice(-2000)}`);
+		}
+	});
 });

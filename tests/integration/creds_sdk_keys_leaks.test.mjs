@@ -405,4 +405,12 @@ describe('secrets', () => {
 		for (const s of secrets)
 			assert.ok(!logs.includes(s.slice(12)), `${s.slice(0, 12)}… is in cupd's output`);
 	});
+
+	test('cupd exits 0 on SIGTERM with no sanitizer report', async () => {
+		for (const s of [srv]) {
+			const r = await s.stop('SIGTERM');
+			assert.doesNotMatch(s.stderr(), /Sanitizer|runtime error:/, `sanitizer report:\n${s.stderr().slice(-4000)}`);
+			assert.equal(r.code, 0, `cupd exit ${r.code} ${r.signal}:\n${s.stderr().slice(-2000)}`);
+		}
+	});
 });
