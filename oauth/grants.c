@@ -152,6 +152,31 @@ void oauth_on_notify(const char *channel, const char *payload, void *conninfo)
 	PQfinish(pg);
 }
 
+bool oauth_principal_from_token(const char *token, size_t len, auth_principal *out, const char **why)
+{
+	oauth_claims cl;
+	if (oauth_access_check(token, len, &cl, why) != OAUTH_TOKEN_OK)
+		return false;
+	memset(out, 0, sizeof *out);
+	out->kind = CREDS_JWT;
+	snprintf(out->cred_id, sizeof out->cred_id, "%s", cl.gid);
+	snprintf(out->user_id, sizeof out->user_id, "%s", cl.sub);
+	snprintf(out->org_id, sizeof out->org_id, "%s", cl.org);
+	snprintf(out->client_id, sizeof out->client_id, "%.255s", cl.client_id);
+	snprintf(out->name, sizeof out->name, "%.100s", cl.client_id);
+	auth_scope best = AUTH_SCOPE_NONE;
+	char scopes[sizeof cl.scope], *save = NULL;
+	snprintf(scopes, sizeof scopes, "%s", cl.scope);
+	for (char *w = strtok_r(scopes, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+		auth_scope s = auth_scope_parse(w);
+		if (s > best)
+			best = s;
+	}
+	out->scope = out->token_scope = best;
+	out->expires_at = cl.exp;
+	return true;
+}
+
 oauth_token_status oauth_access_check(const char *token, size_t len, oauth_claims *out, const char **why)
 {
 	unsigned char h[32];

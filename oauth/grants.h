@@ -41,6 +41,12 @@ typedef enum {
  * *why describes a failure (safe to show; never contains the token). */
 oauth_token_status oauth_access_check(const char *token, size_t len, oauth_claims *out, const char **why);
 
+/* auth_jwt_validator for the MCP endpoint: oauth_access_check, then the
+ * principal (kind CREDS_JWT, cred_id = grant id, user, org, client, scope =
+ * the highest scope word the token carries). */
+#include "auth.h"
+bool oauth_principal_from_token(const char *token, size_t len, auth_principal *out, const char **why);
+
 /* Drops every cached verification (tests, key changes). */
 void oauth_access_cache_clear(void);
 

@@ -48,6 +48,8 @@ typedef struct usage {
 	int64_t grace_uses;
 	int64_t grace_last;
 	char grace_ip[46];
+	int64_t requests;     /* OAuth grants: requests and tool calls since the last flush */
+	int64_t tool_calls;
 } usage;
 
 static struct {
@@ -182,10 +184,9 @@ void auth_shutdown(void)
 
 /* ------------------------------------------------------------- usage */
 
-static void note_usage(const auth_principal *p, const char *ip)
+/* The pending record of p; called with pending.lock held. */
+static usage *usage_of(const auth_principal *p)
 {
-	int64_t now = (int64_t)time(NULL);
-	pthread_mutex_lock(&pending.lock);
 	usage *u = pending.head;
 	while (u && (u->kind != p->kind || strcmp(u->id, p->cred_id)))
 		u = u->next;
@@ -196,7 +197,25 @@ static void note_usage(const auth_principal *p, const char *ip)
 		u->next = pending.head;
 		pending.head = u;
 	}
+	return u;
+}
+
+void auth_note_tool_call(const auth_principal *p)
+{
+	if (p->kind != CREDS_JWT)
+		return;
+	pthread_mutex_lock(&pending.lock);
+	usage_of(p)->tool_calls++;
+	pthread_mutex_unlock(&pending.lock);
+}
+
+static void note_usage(const auth_principal *p, const char *ip)
+{
+	int64_t now = (int64_t)time(NULL);
+	pthread_mutex_lock(&pending.lock);
+	usage *u = usage_of(p);
 	u->last_used = now;
+	u->requests++;
 	snprintf(u->ip, sizeof u->ip, "%s", ip);
 	if (p->in_grace) {
 		u->grace_uses++;
@@ -215,6 +234,20 @@ static const db_stmt FLUSH_TOKENS = {
 	"FROM unnest($1::uuid[], $2::float8[], $3::inet[], $4::int8[], $5::float8[], $6::inet[]) "
 	"  AS u(id, at, ip, gcount, gat, gip) WHERE t.id = u.id",
 	6,
+};
+
+static const db_stmt FLUSH_GRANTS = {
+	"auth_flush_grants",
+	"WITH u AS (SELECT * FROM unnest($1::uuid[], $2::float8[], $3::inet[], $4::int8[], $5::int8[]) "
+	"    AS u(id, at, ip, requests, tool_calls)), "
+	"g AS (UPDATE oauth_grants g SET last_used_at = greatest(g.last_used_at, to_timestamp(u.at)), last_ip = u.ip "
+	"    FROM u WHERE g.id = u.id) "
+	"INSERT INTO oauth_grant_usage (grant_id, day, requests, tool_calls) "
+	"SELECT u.id, (now() AT TIME ZONE 'UTC')::date, u.requests, u.tool_calls FROM u "
+	"  JOIN oauth_grants g ON g.id = u.id "
+	"ON CONFLICT (grant_id, day) DO UPDATE SET requests = oauth_grant_usage.requests + excluded.requests, "
+	"  tool_calls = oauth_grant_usage.tool_calls + excluded.tool_calls",
+	5,
 };
 
 static const db_stmt FLUSH_KEYS = {
@@ -257,12 +290,14 @@ void auth_usage_flush(db_pool *db)
 		return;
 	/* Array literals are built only from values we produced: uuids read from
 	 * our own database, IPs that passed inet_pton, and numbers. */
-	sbuf a[6] = { 0 }, k[2] = { 0 };
+	sbuf a[6] = { 0 }, k[2] = { 0 }, g[5] = { 0 };
 	for (int i = 0; i < 6; i++)
 		sb_add(&a[i], "{");
 	for (int i = 0; i < 2; i++)
 		sb_add(&k[i], "{");
-	int na = 0, nk = 0;
+	for (int i = 0; i < 5; i++)
+		sb_add(&g[i], "{");
+	int na = 0, nk = 0, ng = 0;
 	for (usage *u = list, *next; u; u = next) {
 		next = u->next;
 		char num[32];
@@ -274,6 +309,13 @@ void auth_usage_flush(db_pool *db)
 			snprintf(num, sizeof num, "%s%lld", sep, (long long)u->grace_uses), sb_add(&a[3], num);
 			snprintf(num, sizeof num, "%s%lld", sep, (long long)u->grace_last), sb_add(&a[4], num);
 			sb_add(&a[5], sep), sb_add(&a[5], *u->grace_ip && strcmp(u->grace_ip, "-") ? u->grace_ip : "NULL");
+		} else if (u->kind == CREDS_JWT) {
+			const char *sep = ng++ ? "," : "";
+			sb_add(&g[0], sep), sb_add(&g[0], u->id);
+			snprintf(num, sizeof num, "%s%lld", sep, (long long)u->last_used), sb_add(&g[1], num);
+			sb_add(&g[2], sep), sb_add(&g[2], *u->ip && strcmp(u->ip, "-") ? u->ip : "NULL");
+			snprintf(num, sizeof num, "%s%lld", sep, (long long)u->requests), sb_add(&g[3], num);
+			snprintf(num, sizeof num, "%s%lld", sep, (long long)u->tool_calls), sb_add(&g[4], num);
 		} else {
 			const char *sep = nk++ ? "," : "";
 			sb_add(&k[0], sep), sb_add(&k[0], u->id);
@@ -285,6 +327,13 @@ void auth_usage_flush(db_pool *db)
 		sb_add(&a[i], "}");
 	for (int i = 0; i < 2; i++)
 		sb_add(&k[i], "}");
+	for (int i = 0; i < 5; i++)
+		sb_add(&g[i], "}");
+	if (ng) {
+		const char *params[5] = { g[0].s, g[1].s, g[2].s, g[3].s, g[4].s };
+		if (db_query(db, &FLUSH_GRANTS, params, flush_done, NULL) != DB_OK)
+			log_msg(LOG_WARN, "auth: database unavailable; %d connection usage record(s) dropped", ng);
+	}
 	if (na) {
 		const char *params[6] = { a[0].s, a[1].s, a[2].s, a[3].s, a[4].s, a[5].s };
 		if (db_query(db, &FLUSH_TOKENS, params, flush_done, NULL) != DB_OK)
@@ -299,6 +348,8 @@ void auth_usage_flush(db_pool *db)
 		free(a[i].s);
 	for (int i = 0; i < 2; i++)
 		free(k[i].s);
+	for (int i = 0; i < 5; i++)
+		free(g[i].s);
 }
 
 /* -------------------------------------------------------------- gate */
@@ -319,22 +370,42 @@ static const char *settings_url(const http_req *r, char *buf, size_t cap)
 	return buf;
 }
 
-/* 401 for a missing or unusable credential; failed attempts count against the IP. */
-static void reply_401(http_req *r, bool token_sent, const char *desc)
+static auth_jwt_validator jwt_validator;
+
+void auth_set_jwt_validator(auth_jwt_validator fn)
+{
+	jwt_validator = fn;
+}
+
+/* 401 for a missing or unusable credential. Failed attempts with a
+ * credential count against the client IP; a request without one does not,
+ * because MCP clients start every connection with one (that 401 is how they
+ * discover OAuth, B7) and many users share one egress address (D8). */
+static void reply_401(http_req *r, auth_need need, bool token_sent, const char *desc)
 {
 	const cfg *c = http_req_cfg(r);
-	char key[80];
-	ratelimit_info rl;
-	snprintf(key, sizeof key, "authfail:%s", http_req_peer_ip(r));
-	if (!ratelimit_take(key, c->rate_ip, &rl)) {
-		ratelimit_reply_429(r, &rl);
-		return;
+	if (token_sent) {
+		char key[80];
+		ratelimit_info rl;
+		snprintf(key, sizeof key, "authfail:%s", http_req_peer_ip(r));
+		if (!ratelimit_take(key, c->rate_ip, &rl)) {
+			ratelimit_reply_429(r, &rl);
+			return;
+		}
 	}
-	char hdr[300];
-	if (token_sent)
+	char hdr[900];
+	if (need == AUTH_MCP) {
+		/* One Bearer challenge pointing at the path-inserted PRM (B5, B6, B8);
+		 * error="invalid_token" only when a token was sent (E21). */
+		int n = snprintf(hdr, sizeof hdr, "Bearer resource_metadata=\"%s/.well-known/oauth-protected-resource/mcp\", "
+		                 "scope=\"read write\"", c->public_url);
+		if (token_sent && n > 0 && (size_t)n < sizeof hdr)
+			snprintf(hdr + n, sizeof hdr - (size_t)n, ", error=\"invalid_token\", error_description=\"%s\"", desc);
+	} else if (token_sent) {
 		snprintf(hdr, sizeof hdr, "Bearer realm=\"cupd\", error=\"invalid_token\", error_description=\"%s\"", desc);
-	else
+	} else {
 		snprintf(hdr, sizeof hdr, "Bearer realm=\"cupd\"");
+	}
 	http_set_header(r, "WWW-Authenticate", hdr);
 	http_reply_error(r, 401, token_sent ? "invalid_token" : "unauthorized", desc);
 }
@@ -347,6 +418,10 @@ static void reply_wrong_type(http_req *r, auth_need need, creds_kind got)
 		snprintf(desc, sizeof desc,
 		         "This endpoint takes an API Token (cup_api_...). SDK Keys (cup_sdk_...) only send telemetry "
 		         "to POST /v1/events. Create an API Token at %s.", url);
+	else if (need == AUTH_MCP)
+		snprintf(desc, sizeof desc,
+		         "The MCP endpoint takes an OAuth access token (connect from your AI tool) or an API Token "
+		         "(cup_api_...). SDK Keys (cup_sdk_...) only send telemetry. Create an API Token at %s.", url);
 	else if (need == AUTH_API_TOKEN)
 		snprintf(desc, sizeof desc,
 		         "This endpoint takes an API Token (cup_api_...). OAuth access tokens are accepted only by the "
@@ -409,11 +484,12 @@ static void admit(http_req *r, auth_need need, auth_scope min, router_handler ne
 {
 	const cfg *c = http_req_cfg(r);
 	if ((need == AUTH_API_TOKEN && p->kind != CREDS_API_TOKEN) ||
-	    (need == AUTH_SDK_KEY && p->kind != CREDS_SDK_KEY)) {
+	    (need == AUTH_SDK_KEY && p->kind != CREDS_SDK_KEY) ||
+	    (need == AUTH_MCP && p->kind != CREDS_API_TOKEN && p->kind != CREDS_JWT)) {
 		reply_wrong_type(r, need, p->kind);
 		return;
 	}
-	if (p->kind == CREDS_API_TOKEN && p->scope < min) {
+	if (p->kind != CREDS_SDK_KEY && p->scope < min) {
 		char desc[200];
 		snprintf(desc, sizeof desc, "This request needs the %s scope; this token has %s%s.",
 		         auth_scope_name(min), auth_scope_name(p->scope),
@@ -427,7 +503,8 @@ static void admit(http_req *r, auth_need need, auth_scope min, router_handler ne
 	}
 	char key[200];
 	ratelimit_info rl;
-	if (p->kind == CREDS_API_TOKEN) {
+	if (p->kind == CREDS_API_TOKEN || p->kind == CREDS_JWT) {
+		/* OAuth connections share the API Token limit, per grant. */
 		snprintf(key, sizeof key, "tok:%s", p->cred_id);
 		ratelimit_take(key, c->rate_api_token, &rl);
 	} else {
@@ -451,27 +528,27 @@ static void admit(http_req *r, auth_need need, auth_scope min, router_handler ne
 	next(r);
 }
 
-static void reply_verdict(http_req *r, verdict v)
+static void reply_verdict(http_req *r, auth_need need, verdict v)
 {
 	switch (v) {
 	case V_REVOKED:
-		reply_401(r, true, "This credential has been revoked.");
+		reply_401(r, need, true, "This credential has been revoked.");
 		return;
 	case V_DISABLED:
-		reply_401(r, true, "This API Token is disabled; an admin can enable it again.");
+		reply_401(r, need, true, "This API Token is disabled; an admin can enable it again.");
 		return;
 	case V_EXPIRED:
-		reply_401(r, true, "This API Token has expired; create a new one.");
+		reply_401(r, need, true, "This API Token has expired; create a new one.");
 		return;
 	case V_NO_MEMBER:
-		reply_401(r, true, "The user this API Token acts as is no longer a member of its organization.");
+		reply_401(r, need, true, "The user this API Token acts as is no longer a member of its organization.");
 		return;
 	case V_ORIGIN:
 		http_reply_error(r, 403, "origin_not_allowed",
 		                 "This SDK Key does not allow requests from this Origin; add it to the key's allowed origins.");
 		return;
 	default:
-		reply_401(r, true, "Unknown credential.");
+		reply_401(r, need, true, "Unknown credential.");
 		return;
 	}
 }
@@ -493,7 +570,7 @@ static bool decide_cached(http_req *r, const char *hash, auth_need need, auth_sc
 	if (v == V_OK)
 		admit(r, need, min, next, &p);
 	else
-		reply_verdict(r, v);
+		reply_verdict(r, need, v);
 	return true;
 }
 
@@ -597,7 +674,7 @@ static void lookup_done(const db_result *res, void *arg)
 	if (v == V_OK)
 		admit(r, g->need, g->min, g->next, &p);
 	else
-		reply_verdict(r, v);
+		reply_verdict(r, g->need, v);
 	free(g);
 }
 
@@ -613,20 +690,34 @@ void auth_gate(http_req *r, auth_need need, auth_scope min, router_handler next)
 	creds_kind kind = creds_parse_authorization(http_req_header(r, "Authorization"), &cred, &len);
 	switch (kind) {
 	case CREDS_NONE:
-		reply_401(r, false, need == AUTH_SDK_KEY ? "Send an SDK Key: Authorization: Bearer cup_sdk_..."
-		                                        : "Send an API Token: Authorization: Bearer cup_api_...");
+		reply_401(r, need, false,
+		          need == AUTH_SDK_KEY ? "Send an SDK Key: Authorization: Bearer cup_sdk_..."
+		          : need == AUTH_MCP   ? "Connect through OAuth (see WWW-Authenticate) or send an API Token."
+		                               : "Send an API Token: Authorization: Bearer cup_api_...");
 		return;
 	case CREDS_MALFORMED:
-		reply_401(r, true, "The credential is malformed or mistyped (its checksum does not match).");
+		reply_401(r, need, true, "The credential is malformed or mistyped (its checksum does not match).");
 		return;
-	case CREDS_JWT:
-		reply_wrong_type(r, need, kind);
+	case CREDS_JWT: {
+		if (need != AUTH_MCP || !jwt_validator) {
+			reply_wrong_type(r, need, kind);
+			return;
+		}
+		auth_principal p;
+		const char *why = "invalid token";
+		memset(&p, 0, sizeof p);
+		if (!jwt_validator(cred, len, &p, &why)) {
+			reply_401(r, need, true, why);
+			return;
+		}
+		admit(r, need, min, next, &p);
 		return;
+	}
 	case CREDS_API_TOKEN:
 	case CREDS_SDK_KEY:
 		break;
 	}
-	if ((need == AUTH_API_TOKEN) != (kind == CREDS_API_TOKEN)) {
+	if ((need == AUTH_API_TOKEN || need == AUTH_MCP) != (kind == CREDS_API_TOKEN)) {
 		/* Refuse the wrong kind before any database work. */
 		reply_wrong_type(r, need, kind);
 		return;

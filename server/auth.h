@@ -31,11 +31,13 @@ typedef enum {
 	AUTH_PUBLIC = 0,     /* no credential; per-IP rate limit only */
 	AUTH_API_TOKEN,      /* cup_api_… (REST) */
 	AUTH_SDK_KEY,        /* cup_sdk_… (telemetry ingest) */
+	AUTH_MCP,            /* an OAuth access token for this resource, or an API Token */
 } auth_need;
 
 typedef struct auth_principal {
-	creds_kind kind;          /* CREDS_API_TOKEN, CREDS_SDK_KEY, or CREDS_NONE (public) */
-	char cred_id[37];         /* token or key id */
+	creds_kind kind;          /* CREDS_API_TOKEN, CREDS_SDK_KEY, CREDS_JWT (OAuth), or CREDS_NONE */
+	char cred_id[37];         /* token or key id; for OAuth the grant (AI Connection) id */
+	char client_id[256];      /* OAuth: the client the grant belongs to (truncated) */
 	char org_id[37];
 	char org_slug[64];
 	char org_name[201];
@@ -64,6 +66,15 @@ void auth_gate(http_req *r, auth_need need, auth_scope min_scope, router_handler
 
 /* The principal auth_gate established for r (NULL before, or on public routes). */
 const auth_principal *auth_principal_of(const http_req *r);
+
+/* Validates an OAuth access token for the MCP endpoint and fills *out
+ * (kind CREDS_JWT); false with *why on any failure. Installed by main()
+ * from the OAuth module, so the core does not depend on it. */
+typedef bool (*auth_jwt_validator)(const char *token, size_t len, auth_principal *out, const char **why);
+void auth_set_jwt_validator(auth_jwt_validator fn);
+
+/* Counts one MCP tool call for the connection behind p (batched). */
+void auth_note_tool_call(const auth_principal *p);
 
 /* Writes batched usage (last_used_at, last IP, grace-window uses) with one
  * statement per credential kind. Runs on the loop that owns db. */
