@@ -40,6 +40,9 @@
 	" 'replaced_by', t.replaced_by, 'grace_until', t.grace_until, 'grace_use_count', t.grace_use_count," \
 	" 'grace_last_used_at', t.grace_last_used_at, 'grace_last_ip', host(t.grace_last_ip))"
 
+/* Role order, for "a token may act only as someone not above you". */
+#define ROLE_RANK(r) "CASE " r " WHEN 'owner' THEN 3 WHEN 'admin' THEN 2 WHEN 'member' THEN 1 ELSE 0 END"
+
 #define T_OWNER \
 	" JOIN users o ON o.id = t.user_id" \
 	" LEFT JOIN org_members m ON m.org_id = t.org_id AND m.user_id = t.user_id"
@@ -293,9 +296,13 @@ static const db_stmt CREATE = {
 	" ok AS (SELECT tgt.id FROM (SELECT 1) one LEFT JOIN tgt ON true WHERE CASE"
 	"   WHEN tgt.id IS NULL OR tgt.disabled_at IS NOT NULL THEN cupd_fail('CU400',"
 	"     'The owner of a token (user_id) must be an active member of this organization.')::boolean"
-	"   WHEN $4 = 'admin' AND tgt.role = 'member' THEN cupd_fail('CU403',"
+	"   WHEN $4::text = 'admin' AND tgt.role = 'member' THEN cupd_fail('CU403',"
 	"     'A member may hold at most the write scope, so this token cannot have the admin scope; ask "
 	"for scope write, or make the user an admin first.')::boolean"
+	"   WHEN tgt.id IS DISTINCT FROM $10::uuid AND " ROLE_RANK("tgt.role") " > " ROLE_RANK(
+	"     (SELECT a.role FROM org_members a WHERE a.org_id = $1 AND a.user_id = $10::uuid)") " THEN"
+	"     cupd_fail('CU403', 'A token acts as its owner, so you can create one only for yourself or for a "
+	"member whose role is not above yours (an admin cannot create a token that acts as an owner).')::boolean"
 	"   ELSE true END),"
 	" ins AS (INSERT INTO api_tokens (org_id, user_id, name, scope, token_hash, display_prefix, expires_at)"
 	"   SELECT $1, ok.id, $3, $4, decode($5, 'hex'), $6,"
@@ -367,6 +374,11 @@ static const db_stmt ROTATE = {
 	"     'This API Token has expired, so it cannot be rotated; create a new one.')::boolean"
 	"   WHEN cur.role IS NULL OR cur.user_disabled_at IS NOT NULL THEN cupd_fail('CU409',"
 	"     'The owner of this API Token is no longer an active member of this organization.')::boolean"
+	"   WHEN cur.user_id IS DISTINCT FROM $5::uuid AND " ROLE_RANK("cur.role") " > " ROLE_RANK(
+	"     (SELECT a.role FROM org_members a WHERE a.org_id = $1 AND a.user_id = $5::uuid)") " THEN"
+	"     cupd_fail('CU403', 'Rotating hands out a new secret that acts as the token''s owner, so only "
+	"that user or someone whose role is not below theirs may rotate it; you can still disable or "
+	"revoke it.')::boolean"
 	"   ELSE true END),"
 	" ins AS (INSERT INTO api_tokens (org_id, user_id, name, scope, token_hash, display_prefix, expires_at)"
 	"   SELECT chk.org_id, chk.user_id, chk.name,"

@@ -58,7 +58,9 @@ void api_tokens_get(const api_ctx *ctx, const char *id, api_done_fn done, void *
 
 /* Creates a token: API_CREATED with the token object plus "token", the full
  * secret, which exists only in this answer. 400 (field user_id) when the
- * owner is not an active member; 403 when the scope exceeds the owner's role. */
+ * owner is not an active member; 403 when the scope exceeds the owner's
+ * role, or when the owner is someone else whose role is above the acting
+ * user's (a token acts as its owner: an admin must not mint an owner's). */
 void api_tokens_create(const api_ctx *ctx, const api_token_new *in, api_done_fn done, void *arg);
 
 /* Rotates token id: API_CREATED with the new token object plus "token" and
@@ -66,7 +68,9 @@ void api_tokens_create(const api_ctx *ctx, const api_token_new *in, api_done_fn 
  * owner, scope (capped by the owner's role now) and lifetime (from now).
  * The old token names its successor (replaced_by) and keeps working until
  * grace_until = now + 24 h; its uses there are counted. 409 for a token
- * that is revoked, disabled, expired or already rotated. */
+ * that is revoked, disabled, expired or already rotated; 403 for another
+ * user's token whose role is above the acting user's (the new secret would
+ * act as them). */
 void api_tokens_rotate(const api_ctx *ctx, const char *id, api_done_fn done, void *arg);
 
 /* Ends a rotated-out token's grace window now (revoked_reason "rotated",

@@ -124,7 +124,7 @@ before(async () => {
 	await cli(['org', 'add', '--slug', 'acme', '--name', 'Acme']);
 	await cli(['org', 'add', '--slug', 'other', '--name', 'Other']);
 	for (const [email, org, role] of [['ada@acme.test', 'acme', 'admin'], ['bob@acme.test', 'acme', 'member'],
-		['carol@acme.test', 'acme', 'admin'], ['eve@other.test', 'other', 'admin']])
+		['carol@acme.test', 'acme', 'admin'], ['olive@acme.test', 'acme', 'owner'], ['eve@other.test', 'other', 'admin']])
 		await cli(['user', 'add', '--email', email, '--org', org, '--role', role], PASSWORD);
 	for (const line of (await psql(cluster.url, 'SELECT email, id FROM users')).split('\n')) {
 		const [email, id] = line.split('|');
@@ -251,6 +251,35 @@ describe('create', () => {
 		r = await api(ada, 'POST', '/api/v1/api-tokens', { name: 'x', scope: 'read', user_id: ids['eve@other.test'] });
 		assert.equal(r.status, 400);
 		assert.equal(r.json.field, 'user_id');
+	});
+});
+
+describe('a token acts as its owner', () => {
+	test('an admin can neither mint nor rotate a token that acts as an owner; the owner can', async () => {
+		const olive = await mint('acme', 'olive@acme.test', 'admin', 'olive admin');
+		let r = await api(ada, 'POST', '/api/v1/api-tokens', { name: 'as olive', scope: 'read', user_id: ids['olive@acme.test'] });
+		assert.equal(r.status, 403, r.body);
+		assert.match(r.json.error_description, /not above yours/);
+		// Peers and lower roles are fine; so is the owner minting for an admin.
+		assert.equal((await create({ name: 'as carol', scope: 'read', user_id: ids['carol@acme.test'] })).owner.email,
+			'carol@acme.test');
+		const forAda = await create({ name: 'for ada', scope: 'admin', user_id: ids['ada@acme.test'] }, olive);
+		assert.equal(forAda.owner.email, 'ada@acme.test');
+		// Rotation hands out a new secret acting as the owner: same rule.
+		const olives = (await listAll()).find((x) => x.name === 'olive admin');
+		r = await api(ada, 'POST', `/api/v1/api-tokens/${olives.id}/rotate`);
+		assert.equal(r.status, 403, r.body);
+		assert.equal(r.json.token, undefined);
+		assert.equal((await getToken(olives.id)).status, 'active', 'nothing rotated');
+		// An admin may still stop it.
+		assert.equal((await api(ada, 'POST', `/api/v1/api-tokens/${olives.id}/disable`)).status, 200);
+		assert401(await whoami(olive), /disabled/);
+		assert.equal((await api(ada, 'POST', `/api/v1/api-tokens/${olives.id}/enable`)).status, 200);
+		// The owner rotates her own token; an admin rotates a member's.
+		r = await api(olive, 'POST', `/api/v1/api-tokens/${olives.id}/rotate`);
+		assert.equal(r.status, 201, r.body);
+		const bobs = await create({ name: 'bob rotate', scope: 'read', user_id: ids['bob@acme.test'] });
+		assert.equal((await api(ada, 'POST', `/api/v1/api-tokens/${bobs.id}/rotate`)).status, 201);
 	});
 });
 
