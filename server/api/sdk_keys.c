@@ -78,7 +78,7 @@ bool api_sdk_origin_valid(const char *o)
 bool api_sdk_keys_parse_new(json_t *body, api_sdk_key_new *out, const char *origins_buf[API_SDK_ORIGINS_MAX],
                             const char **field, const char **why)
 {
-	static const char *const known[] = { "project", "project_id", "name", "allowed_origins" };
+	static const char *const known[] = { "project", "name", "allowed_origins" };
 	const char *key;
 	json_t *v;
 	bool ok = true;
@@ -95,8 +95,7 @@ bool api_sdk_keys_parse_new(json_t *body, api_sdk_key_new *out, const char *orig
 			return false;
 		}
 	}
-	const char *pk = json_object_get(body, "project") ? "project" : "project_id";
-	out->project = api_json_str(body, pk, 1, 63, &ok, why);
+	out->project = api_json_str(body, "project", 1, 63, &ok, why);
 	if (!ok || !out->project) {
 		*field = "project";
 		*why = "project is required: the id or slug of the project whose telemetry this key sends";
