@@ -115,6 +115,12 @@ before(async () => {
 after(async () => {
 	if (userDataDir)
 		await rm(userDataDir, { recursive: true, force: true });
+	if (srv) {
+		// A clean SIGTERM exit, so a sanitizer build would report leaks.
+		const r = await srv.stop('SIGTERM');
+		assert.doesNotMatch(srv.stderr(), /Sanitizer|runtime error:/);
+		assert.equal(r.code, 0);
+	}
 	await cleanup();
 });
 

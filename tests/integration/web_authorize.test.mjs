@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { cleanup, psql, request, runCli } from './lib/harness.mjs';
 import {
 	DEMO_EMAIL, Jar, addClient, addUser, authorizeUrl, csrfOf, get, hidden, locationParams, login, pkce, post,
-	sha256hex, startWeb,
+	sha256hex, startWeb, stopClean,
 } from './web_fixture.mjs';
 
 const CB = 'http://127.0.0.1:9999/callback';
@@ -54,7 +54,11 @@ before(async () => {
 	assert.equal(r.status, 303);
 	csrf = csrfOf(jar.get('cupd_session'));
 });
-after(cleanup);
+after(async () => {
+	if (w)
+		await stopClean(w.srv);
+	await cleanup();
+});
 
 describe('client and redirect URI first: an HTML error page, never a redirect (C2, C3, C4)', () => {
 	test('unknown client_id', async () => {

@@ -2,6 +2,7 @@
 // a cookie jar, sign-in, form posts, OAuth clients and PKCE pairs.
 // Everything talks to 127.0.0.1 only.
 
+import assert from 'node:assert/strict';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -41,6 +42,15 @@ export async function startWeb({ env = {}, workers = 2 } = {}) {
 	const password = (await readFile(pwFile, 'utf8')).trim();
 	const srv = await startCupd({ cluster, workers, env: { CUPD_KEY_ENCRYPTION_KEY: KEK, ...env } });
 	return { cluster, srv, password, cliEnv };
+}
+
+/** Stops srv with SIGTERM and asserts a clean exit without any sanitizer
+ *  report (an ASan build reports leaks only at a clean exit). */
+export async function stopClean(srv) {
+	const r = await srv.stop('SIGTERM');
+	const err = srv.stderr();
+	assert.doesNotMatch(err, /Sanitizer|runtime error:/, `sanitizer report:\n${err.slice(-4000)}`);
+	assert.equal(r.code, 0, `cupd exit ${r.code} (${r.signal}); stderr:\n${err.slice(-2000)}`);
 }
 
 /** Adds a user (password on stdin) to org with role. */

@@ -6,14 +6,18 @@ import { after, before, describe, test } from 'node:test';
 
 import { cleanup, psql, startCupd } from './lib/harness.mjs';
 import {
-	DEMO_EMAIL, KEK, Jar, addUser, csrfOf, get, hidden, login, post, sha256hex, startWeb,
+	DEMO_EMAIL, KEK, Jar, addUser, csrfOf, get, hidden, login, post, sha256hex, startWeb, stopClean,
 } from './web_fixture.mjs';
 
 let w;
 // Many failed sign-ins below come from 127.0.0.1: a per-IP budget that
 // does not get in the way (the rate-limit test runs its own cupd).
 before(async () => { w = await startWeb({ env: { CUPD_RATE_IP_PER_MIN: '1000' } }); });
-after(cleanup);
+after(async () => {
+	if (w)
+		await stopClean(w.srv);
+	await cleanup();
+});
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -222,6 +226,6 @@ describe('rate limits', () => {
 			assert.equal((await attempt(`other${i}@example.com`, 'wrong-password')).status, 200);
 		r = await attempt('fresh@example.com', 'wrong-password');
 		assert.equal(r.status, 429, 'the IP used up its 9 failures');
-		await srv.stop();
+		await stopClean(srv);
 	});
 });
