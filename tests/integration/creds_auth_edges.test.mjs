@@ -136,13 +136,12 @@ describe('rate limits', () => {
 	test('failed authentication is limited per client IP (3/min), valid tokens are not', async () => {
 		const ok = await mint();
 		await freshWindow();
-		const tries = [lookAlike('cup_api_'), undefined, 'cup_api_mistyped'];
-		for (const t of tries) {
+		for (const t of [lookAlike('cup_api_'), 'cup_api_mistyped', 'garbage']) {
 			const r = await whoami(limited, t);
 			assert.equal(r.status, 401, r.body);
-			assert.match(r.headers['www-authenticate'] ?? '', /^Bearer realm="cupd"/);
+			assert.match(r.headers['www-authenticate'] ?? '', /^Bearer realm="cupd", error="invalid_token"/);
 		}
-		for (const t of [lookAlike('cup_api_'), 'garbage', undefined]) {
+		for (const t of [lookAlike('cup_api_'), 'garbage', flipLast(ok)]) {
 			const r = await whoami(limited, t);
 			assert.equal(r.status, 429, `${t}: ${r.body}`);
 			const retry = Number(r.headers['retry-after']);
@@ -150,6 +149,11 @@ describe('rate limits', () => {
 			assert.equal(r.headers['x-ratelimit-limit'], '3');
 			assert.equal(r.headers['x-ratelimit-remaining'], '0');
 		}
+		// A request without any credential is not a failed attempt (every
+		// client starts that way): still a plain 401 challenge.
+		const none = await whoami(limited, undefined);
+		assert.equal(none.status, 401);
+		assert.equal(none.headers['www-authenticate'], 'Bearer realm="cupd"');
 		assert.equal((await whoami(limited, ok)).status, 200);
 	});
 
