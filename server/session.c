@@ -1,7 +1,6 @@
 /* session.c: browser sessions, their cookie and CSRF tokens. */
 #include "session.h"
 
-#include <event2/http.h>
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -12,6 +11,7 @@
 #include "app.h"
 #include "creds.h"
 #include "log.h"
+#include "web/pages.h"
 #include "xmem.h"
 
 /* ------------------------------------------------------------ pure helpers */
@@ -302,27 +302,22 @@ static void reply_signin_needed(http_req *r)
 {
 	unsigned m = http_req_method(r);
 	if (m != ROUTER_GET && m != ROUTER_HEAD) {
-		static const char body[] =
-			"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Signed out</title></head>"
-			"<body><h1>You are signed out</h1><p>Your session has ended. "
-			"<a href=\"/login\">Sign in</a> and try again.</p></body></html>";
-		http_reply_body(r, 403, "text/html; charset=utf-8", body, sizeof body - 1);
+		pages_error(r, 403, "You are signed out",
+		            "Your session has ended, so nothing was changed. Sign in again and repeat what you were doing.");
 		return;
 	}
 	const char *q = http_req_query_raw(r);
 	size_t n = strlen(http_req_path(r)) + (q ? strlen(q) + 1 : 0) + 1;
 	char *next = xmalloc(n);
 	snprintf(next, n, "%s%s%s", http_req_path(r), q ? "?" : "", q ? q : "");
-	char *enc = evhttp_uriencode(next, -1, 0);
+	char *enc = pages_urlencode(next);
 	free(next);
-	size_t ln = strlen(enc ? enc : "") + 16;
+	size_t ln = strlen(enc) + 16;
 	char *loc = xmalloc(ln);
-	snprintf(loc, ln, "/login?next=%s", enc ? enc : "");
+	snprintf(loc, ln, "/login?next=%s", enc);
 	free(enc);
-	http_set_header(r, "Location", loc);
-	http_set_header(r, "Cache-Control", "no-store");
+	pages_redirect(r, loc);
 	free(loc);
-	http_reply_empty(r, 303);
 }
 
 static void on_required(http_req *r, session *s, db_status st, void *arg)
@@ -369,6 +364,10 @@ static const db_stmt CREATE = {
 	"   SELECT u.id, decode($2, 'hex'), decode($3, 'hex'), now() + make_interval(hours => $4::int),"
 	"     least(now() + make_interval(mins => $5::int), now() + make_interval(hours => $4::int)), $6::inet, $7"
 	"   FROM users u WHERE u.id = $1::uuid AND u.disabled_at IS NULL RETURNING id, user_id),"
+	/* The user's dead sessions go when they sign in again (no janitor needed). */
+	" gc AS (DELETE FROM sessions WHERE user_id = $1::uuid"
+	"   AND (expires_at < now() - interval '1 day' OR idle_expires_at < now() - interval '1 day'"
+	"        OR revoked_at < now() - interval '1 day')),"
 	AUDIT_PER_ORG("login.success", "ins", "$6", "$7")
 	" SELECT id FROM ins",
 	7,

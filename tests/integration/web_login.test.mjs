@@ -201,6 +201,11 @@ describe('sessions', () => {
 		await psql(w.cluster.url, `UPDATE sessions SET idle_expires_at = now() - interval '2 seconds',
 			expires_at = now() - interval '1 second' WHERE ${where}`);
 		assert.equal((await get(w.srv, jar, '/login')).status, 200, 'absolute timeout');
+		await psql(w.cluster.url, `UPDATE sessions SET created_at = now() - interval '9 days',
+			idle_expires_at = now() - interval '2 days', expires_at = now() - interval '2 days' WHERE ${where}`);
+		await login(w.srv, new Jar(), DEMO_EMAIL, w.password);
+		assert.equal(await psql(w.cluster.url, `SELECT count(*) FROM sessions WHERE ${where}`), '0',
+			'long-dead sessions are deleted at the next sign-in');
 	});
 });
 
