@@ -5,8 +5,12 @@
 #include "routes.h"
 
 extern const routes_module oauth_authorize_routes;
+extern const routes_module oauth_metadata_routes;
+extern const routes_module oauth_register_routes;
 
 #define OAUTH_MODULES \
-	&oauth_authorize_routes,
+	&oauth_authorize_routes, \
+	&oauth_metadata_routes, \
+	&oauth_register_routes,
 
 #endif
