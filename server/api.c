@@ -21,7 +21,7 @@ void api_ctx_from_request(api_ctx *ctx, const http_req *r)
 		snprintf(ctx->user_id, sizeof ctx->user_id, "%s", p->user_id);
 		snprintf(ctx->actor_id, sizeof ctx->actor_id, "%s", p->cred_id);
 		ctx->scope = p->scope;
-		ctx->actor_kind = p->kind == CREDS_API_TOKEN ? "api_token" : "system";
+		ctx->actor_kind = p->kind == CREDS_API_TOKEN ? "api_token" : p->kind == CREDS_JWT ? "connection" : "system";
 	} else {
 		ctx->actor_kind = "system";
 	}

@@ -6,6 +6,7 @@
 #include "api/status_rollup.h"
 #include "auth.h"
 #include "grants.h"
+#include "mcp_session.h"
 #include "log.h"
 #include "xmem.h"
 
@@ -13,6 +14,7 @@ void app_on_notify_thread(const char *channel, const char *payload, void *arg)
 {
 	auth_on_notify(channel, payload, NULL);
 	oauth_on_notify(channel, payload, arg);
+	mcp_session_on_notify(channel, payload);
 }
 
 static void on_notify(const char *channel, const char *payload, void *arg)

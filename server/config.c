@@ -66,6 +66,8 @@ static const cfg_key KEYS[] = {
 	  "ingest requests per minute per SDK Key and browser Origin (per instance)" },
 	{ "CUPD_RATE_IP_PER_MIN", T_INT, F(rate_ip), "10", 1, 10000000,
 	  "failed authentications and auth-free requests that do work, per client IP per minute" },
+	{ "CUPD_MCP_ALLOWED_ORIGINS", T_STR, F(mcp_allowed_origins), "", 0, 0,
+	  "comma-separated browser origins allowed on /mcp besides the public URL's (e.g. http://localhost:6274)" },
 	{ "CUPD_KEY_ENCRYPTION_KEY", T_STR, F(key_encryption_key), "", 0, 0,
 	  "32 random bytes (64 hex or 44 base64 chars) encrypting token signing keys at rest; secret" },
 	{ "CUPD_SIGNING_KEY_ROTATION_DAYS", T_INT, F(signing_key_rotation_days), "30", 1, 3650,

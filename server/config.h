@@ -43,6 +43,7 @@ typedef struct cfg {
 	double status_partial;     /* ... partial_outage */
 	double status_major;       /* ... major_outage */
 	int status_min_samples;    /* fewer events in the window: status unchanged (too little evidence) */
+	char *mcp_allowed_origins; /* browser origins allowed on /mcp besides our own */
 	char *key_encryption_key;  /* 32 bytes (hex/base64) that encrypt signing keys at rest */
 	int signing_key_rotation_days;
 	int access_token_minutes;  /* lifetime of OAuth access tokens (B43) */

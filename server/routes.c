@@ -6,6 +6,8 @@
 
 #include "api/modules.h"
 #include "oauth_modules.h"
+
+extern const routes_module mcp_routes;
 #include "web/web_modules.h"
 #include "health.h"
 #include "http.h"
@@ -28,6 +30,7 @@ static const routes_module *const MODULES[] = {
 	API_MODULES
 	OAUTH_MODULES
 	WEB_MODULES
+	&mcp_routes,
 };
 
 /* Entries carry their module so the gate and the OpenAPI generator find both. */
