@@ -49,4 +49,7 @@ int cli_token(const cfg *c, int argc, char **argv);
 /* `cupd sdk-key create ...` (argv after "sdk-key"): prints a new SDK Key once. */
 int cli_sdk_key(const cfg *c, int argc, char **argv);
 
+/* `cupd keys rotate` (argv after "keys"): a new signing key now (cli_keys.c). */
+int cli_keys(const cfg *c, int argc, char **argv);
+
 #endif

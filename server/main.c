@@ -37,6 +37,7 @@ static void usage(FILE *out)
 	      "                                     print a new API Token once\n"
 	      "  cupd sdk-key create --org S --project P [--name N] [--origin O]...\n"
 	      "                                     print a new SDK Key once\n"
+	      "  cupd keys rotate                   new access-token signing key now (old one keeps verifying)\n"
 	      "  cupd --help | --version\n\n",
 	      out);
 	cfg_print_help(out);
@@ -155,6 +156,8 @@ int main(int argc, char **argv)
 		rc = cli_sdk_key(&c, argc - 2, argv + 2);
 	else if (!strcmp(cmd, "seed-demo"))
 		rc = cli_seed_demo(&c, argc - 2, argv + 2);
+	else if (!strcmp(cmd, "keys"))
+		rc = cli_keys(&c, argc - 2, argv + 2);
 	else {
 		fprintf(stderr, "cupd: unknown command \"%s\"; see cupd --help\n", cmd);
 		rc = 2;
