@@ -342,8 +342,8 @@ bool api_cursor_decode(const char *cursor, char ts[40], char id[37])
 			return false;
 	if (!api_is_uuid(bar + 1))
 		return false;
-	snprintf(ts, 40, "%s", raw);
-	snprintf(id, 37, "%s", bar + 1);
+	memcpy(ts, raw, (size_t)(bar - raw) + 1); /* length checked above: < 40 */
+	memcpy(id, bar + 1, 37);                   /* api_is_uuid: exactly 36 + NUL */
 	return true;
 }
 

@@ -87,7 +87,7 @@ enum { API_LIMIT_DEFAULT = 50, API_LIMIT_MAX = 200 };
 
 typedef struct api_page {
 	int limit;                 /* 1..API_LIMIT_MAX */
-	char limit_plus_one[8];    /* as text, for SQL: fetch one extra to know if more exist */
+	char limit_plus_one[12];   /* as text, for SQL: fetch one extra to know if more exist */
 	char after_ts[40];         /* "" = first page */
 	char after_id[37];
 } api_page;
