@@ -77,18 +77,20 @@ CREATE OR REPLACE FUNCTION cupd_ingest_events(p_org uuid, p_project uuid, p_serv
 	p_max_services integer, p_window_s integer, p_bucket_s integer) RETURNS json
 LANGUAGE plpgsql AS $$
 DECLARE
-	wanted  text[];   -- distinct slugs of the batch, in order of first appearance
-	missing text[];   -- those the org has no service for
-	room    bigint;
-	refused text[];
-	stored  bigint;
+	missing    text[];    -- slugs the org has no service for, in order of first appearance
+	need_edges boolean;   -- some slug's service is not yet an edge of p_project
+	room       bigint;
+	refused    text[];
+	stored     bigint;
 BEGIN
-	SELECT array_agg(slug ORDER BY first) INTO wanted
-	FROM (SELECT slug, min(i) AS first FROM unnest(p_services) WITH ORDINALITY AS u(slug, i) GROUP BY slug) d;
-
-	SELECT array_agg(w ORDER BY i) INTO missing
-	FROM unnest(wanted) WITH ORDINALITY AS u(w, i)
-	WHERE NOT EXISTS (SELECT 1 FROM services s WHERE s.org_id = p_org AND s.slug = u.w);
+	-- The common case (known services, known edges) costs this one lookup
+	-- and the insert below; the writes in between run only on first sight.
+	SELECT array_agg(d.slug ORDER BY d.first) FILTER (WHERE s.id IS NULL),
+	       coalesce(bool_or(s.id IS NOT NULL AND ps.service_id IS NULL), false)
+	INTO missing, need_edges
+	FROM (SELECT slug, min(i) AS first FROM unnest(p_services) WITH ORDINALITY AS u(slug, i) GROUP BY slug) d
+	LEFT JOIN services s ON s.org_id = p_org AND s.slug = d.slug
+	LEFT JOIN project_services ps ON ps.project_id = p_project AND ps.service_id = s.id;
 
 	IF missing IS NOT NULL THEN
 		-- 1668641380 = 'cupd'; the second key spreads orgs over lock slots.
@@ -104,16 +106,16 @@ BEGIN
 		SELECT array_agg(u.m ORDER BY u.i) INTO refused
 		FROM unnest(missing) WITH ORDINALITY AS u(m, i)
 		WHERE NOT EXISTS (SELECT 1 FROM services s WHERE s.org_id = p_org AND s.slug = u.m);
+		need_edges := true;
 	END IF;
 
-	-- Edges project -> service; after the first request of a project this
-	-- only probes the primary key.
-	INSERT INTO project_services (org_id, project_id, service_id)
-	SELECT p_org, p_project, s.id
-	FROM services s
-	WHERE s.org_id = p_org AND s.slug = ANY (wanted)
-	  AND NOT EXISTS (SELECT 1 FROM project_services ps WHERE ps.project_id = p_project AND ps.service_id = s.id)
-	ON CONFLICT DO NOTHING;
+	IF need_edges THEN
+		INSERT INTO project_services (org_id, project_id, service_id)
+		SELECT p_org, p_project, s.id
+		FROM services s
+		WHERE s.org_id = p_org AND s.slug = ANY (p_services)
+		ON CONFLICT DO NOTHING;
+	END IF;
 
 	WITH ev AS MATERIALIZED (
 		SELECT s.id AS service_id, e.op, e.err, e.lat, e.us
@@ -200,6 +202,9 @@ BEGIN
 		ON CONFLICT (service_id) DO UPDATE
 		SET status = excluded.status, error_rate = excluded.error_rate,
 		    sample_count = excluded.sample_count, updated_at = excluded.updated_at
+		-- no write (and no WAL) for a service whose numbers did not move
+		WHERE (st.status, st.error_rate, st.sample_count)
+		      IS DISTINCT FROM (excluded.status, excluded.error_rate, excluded.sample_count)
 	)
 	INSERT INTO service_status_history (service_id, status, reason)
 	SELECT s.service_id, s.status,
