@@ -45,8 +45,8 @@ function assertNoRedirectPage(r) {
 before(async () => {
 	w = await startWeb();
 	base = w.srv.base;
-	loopback = await addClient(w.cluster, { name: 'Claude <Code>', redirects: [CB] });
-	multi = await addClient(w.cluster, {
+	loopback = await addClient(w.srv, { name: 'Claude <Code>', redirects: [CB] });
+	multi = await addClient(w.srv, {
 		name: 'Cursor', redirects: ['cursor://anysphere.cursor-mcp/oauth/callback', 'https://www.cursor.example/cb'],
 	});
 	jar = new Jar();

@@ -8,7 +8,7 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
-import { psql, request, runCli, startCluster, startCupd } from './lib/harness.mjs';
+import { request, runCli, startCluster, startCupd } from './lib/harness.mjs';
 
 export const DEMO_EMAIL = 'demo@example.com';
 
@@ -61,15 +61,18 @@ export async function addUser(cliEnv, { email, org = 'demo', role = 'member', pa
 		throw new Error(`cupd user add failed: ${r.stderr}`);
 }
 
-/** Registers an OAuth client row directly (dynamic registration is another
- *  module); returns its client_id. */
-export async function addClient(cluster, { name = 'Test App', redirects, via = 'dcr', clientId } = {}) {
-	const id = clientId ?? `cupc_${randomBytes(12).toString('hex')}`;
-	const arr = `{${redirects.map((u) => `"${u.replace(/"/g, '\\"')}"`).join(',')}}`;
-	await psql(cluster.url,
-		`INSERT INTO oauth_clients (client_id, registered_via, token_endpoint_auth_method, client_name, redirect_uris)
-		 VALUES ('${id}', '${via}', 'none', '${name.replace(/'/g, "''")}', '${arr.replace(/'/g, "''")}')`);
-	return id;
+/** Registers a public OAuth client through dynamic client registration
+ *  (POST /oauth/register, RFC 7591); returns its client_id. */
+export async function addClient(srv, { name = 'Test App', redirects } = {}) {
+	const body = JSON.stringify({
+		client_name: name, redirect_uris: redirects, token_endpoint_auth_method: 'none',
+		grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'],
+	});
+	const r = await request({ port: srv.port, method: 'POST', path: '/oauth/register', body,
+		headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } });
+	if (r.status !== 201)
+		throw new Error(`POST /oauth/register answered ${r.status}: ${r.body}`);
+	return r.json.client_id;
 }
 
 /** Cookies by name, fed from Set-Cookie headers. */

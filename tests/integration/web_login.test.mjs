@@ -127,8 +127,10 @@ describe('POST /login', () => {
 	test('a failed sign-in takes as long for an unknown email as for a known one (dummy hash)', async () => {
 		// Its own known user: the demo user's per-email budget stays for the tests below.
 		await addUser(w.cliEnv, { email: 'timing@example.com', password: 'timing-password-1' });
+		// Interleaved samples; the minimum is the intrinsic cost (other work on
+		// this machine only ever adds time).
 		const known = [], unknown = [];
-		for (let i = 0; i < 4; i++) {
+		for (let i = 0; i < 5; i++) { // 5: the per-email budget
 			for (const [email, into] of [['timing@example.com', known], [`ghost${i}@example.com`, unknown]]) {
 				const jar = new Jar();
 				const page = await get(w.srv, jar, '/login');
@@ -138,10 +140,12 @@ describe('POST /login', () => {
 				assert.equal(r.status, 200);
 			}
 		}
-		const k = median(known), u = median(unknown);
-		console.log(`failed sign-in median: known email ${k.toFixed(1)} ms, unknown email ${u.toFixed(1)} ms`);
+		const k = Math.min(...known), u = Math.min(...unknown);
+		console.log(`failed sign-in, fastest of 5: known email ${k.toFixed(1)} ms, unknown email ${u.toFixed(1)} ms ` +
+			`(medians ${median(known).toFixed(1)} / ${median(unknown).toFixed(1)} ms)`);
 		assert.ok(u > 10, 'an unknown email still pays for an argon2id verification');
-		assert.ok(u / k > 0.5 && u / k < 2, `known ${k} ms vs unknown ${u} ms`);
+		// Without the dummy hash an unknown email would cost ~1 ms against 20+.
+		assert.ok(u / k > 0.4 && u / k < 2.5, `known ${k} ms vs unknown ${u} ms`);
 	});
 });
 
