@@ -158,13 +158,22 @@ static void login_ctx_free(login_ctx *c)
 	free(c);
 }
 
+/* main() is meant to install the process-wide pool before the workers start;
+ * until it does, sign-in uses a pool of its own (never the global setter, so
+ * no thread writes what others read). */
 static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+static workpool *fallback_pool;
 
 static void make_pool(void)
 {
-	/* main() normally installs the pool; without one, sign-in makes its own. */
 	if (!workpool_default())
-		workpool_set_default(workpool_new(2));
+		fallback_pool = workpool_new(2);
+}
+
+static workpool *login_pool(void)
+{
+	pthread_once(&pool_once, make_pool);
+	return workpool_default() ? workpool_default() : fallback_pool;
 }
 
 /* A hash of a random password with the same parameters as real ones, so a
@@ -322,8 +331,7 @@ static void on_user(const db_result *res, void *arg)
 			c->reason = "bad_password";
 		}
 	}
-	pthread_once(&pool_once, make_pool);
-	workpool *pool = workpool_default();
+	workpool *pool = login_pool();
 	if (!pool || !workpool_submit(pool, app_worker_of(r)->base, verify_work, verify_done, c)) {
 		pages_error(r, 503, "Try again", "The server is busy. Try again in a moment.");
 		login_ctx_free(c);
