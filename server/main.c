@@ -12,6 +12,7 @@
 #include "keys.h"
 #include "oauth.h"
 #include "ratelimit.h"
+#include "workpool.h"
 #include "cli.h"
 #include "config.h"
 #include "db_listen.h"
@@ -94,8 +95,12 @@ static int serve(const cfg *c)
 	if (!prepare_database(c))
 		return 1;
 	metrics_init(c->workers);
+	/* argon2id and JWT signing: one thread per core, off the event loops. */
+	workpool *pool = workpool_new(c->workers);
+	workpool_set_default(pool);
 	ratelimit_init();
 	auth_init(c);
+	auth_set_jwt_validator(oauth_principal_from_token);
 	if (!(rt = routes_build(c))) {
 		log_msg(LOG_ERROR, "route table is malformed");
 		goto out;
@@ -110,6 +115,8 @@ static int serve(const cfg *c)
 out:
 	http_server_free(srv);
 	db_listener_stop(a.listener);
+	workpool_set_default(NULL);
+	workpool_free(pool);
 	router_free(rt);
 	auth_shutdown();
 	oauth_grants_shutdown();
