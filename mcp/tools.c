@@ -131,6 +131,17 @@ static bool type_ok(const char *type, json_t *v)
 	return true;
 }
 
+/* JSON Schema lengths count characters (code points), as clients and the
+ * API's own limits do; jansson guarantees valid UTF-8, so counting the
+ * bytes that do not continue a sequence is enough. */
+static json_int_t utf8_chars(const char *s, size_t n)
+{
+	json_int_t chars = 0;
+	for (size_t i = 0; i < n; i++)
+		chars += ((unsigned char)s[i] & 0xc0) != 0x80;
+	return chars;
+}
+
 static bool check_value(const char *key, json_t *spec, json_t *v, char *why, size_t cap)
 {
 	const char *type = json_string_value(json_object_get(spec, "type"));
@@ -152,7 +163,7 @@ static bool check_value(const char *key, json_t *spec, json_t *v, char *why, siz
 		}
 	}
 	if (json_is_string(v)) {
-		json_int_t len = (json_int_t)json_string_length(v);
+		json_int_t len = utf8_chars(json_string_value(v), json_string_length(v));
 		json_t *mn = json_object_get(spec, "minLength"), *mx = json_object_get(spec, "maxLength");
 		if ((mn && len < json_integer_value(mn)) || (mx && len > json_integer_value(mx))) {
 			snprintf(why, cap, "Argument %s must be %lld to %lld characters long.", key,
