@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/common.h"
 #include "app.h"
 #include "creds.h"
 #include "routes.h"
@@ -49,9 +50,6 @@
 
 /* Audit columns and values of the single-token statements: $1 org, $2 token
  * id, $3..$7 the api_audit_params. */
-#define AUDIT_INTO \
-	"INSERT INTO audit_events (org_id, actor_kind, actor_id, actor_user_id, action, target_kind, target_id," \
-	" ip, user_agent, metadata)"
 #define AUDIT_WHO "$1, $3, $4, $5::uuid"
 #define AUDIT_FROM "$6::inet, $7"
 
@@ -68,7 +66,7 @@
 	  "WITH cur AS (SELECT t.* FROM api_tokens t WHERE t.org_id = $1 AND t.id = $2::uuid FOR UPDATE)," \
 	  " chk AS (SELECT cur.id FROM cur WHERE " guard ")," \
 	  " upd AS (UPDATE api_tokens t SET " set " FROM chk WHERE t.id = chk.id AND " when " RETURNING t.*)," \
-	  " aud AS (" AUDIT_INTO " SELECT " AUDIT_WHO ", '" action "', 'api_token', upd.id::text, " AUDIT_FROM "," \
+	  " aud AS (" API__AUDIT_INSERT " SELECT " AUDIT_WHO ", '" action "', 'api_token', upd.id::text, " AUDIT_FROM "," \
 	  "   " meta " FROM upd)," \
 	  " res AS (SELECT * FROM upd UNION ALL" \
 	  "   SELECT cur.* FROM cur JOIN chk ON true WHERE NOT EXISTS (SELECT 1 FROM upd))" \
@@ -308,7 +306,7 @@ static const db_stmt CREATE = {
 	"   SELECT $1, ok.id, $3, $4, decode($5, 'hex'), $6,"
 	"     CASE WHEN $7::int IS NULL THEN NULL ELSE now() + make_interval(days => $7::int) END FROM ok"
 	"   RETURNING *),"
-	" aud AS (" AUDIT_INTO
+	" aud AS (" API__AUDIT_INSERT
 	"   SELECT $1, $8, $9, $10::uuid, 'api_token.create', 'api_token', ins.id::text, $11::inet, $12,"
 	"     jsonb_build_object('name', ins.name, 'scope', ins.scope, 'user_id', ins.user_id,"
 	"       'expires_at', ins.expires_at) FROM ins)"
@@ -389,7 +387,7 @@ static const db_stmt ROTATE = {
 	"   RETURNING *),"
 	" old AS (UPDATE api_tokens t SET replaced_by = ins.id, grace_until = now() + interval '24 hours'"
 	"   FROM ins WHERE t.id = $2::uuid RETURNING t.id, t.grace_until),"
-	" aud AS (" AUDIT_INTO " SELECT " AUDIT_WHO ", 'api_token.rotate', 'api_token', old.id::text, " AUDIT_FROM ","
+	" aud AS (" API__AUDIT_INSERT " SELECT " AUDIT_WHO ", 'api_token.rotate', 'api_token', old.id::text, " AUDIT_FROM ","
 	"   jsonb_build_object('replaced_by', ins.id, 'grace_until', old.grace_until) FROM old, ins)"
 	" SELECT json_build_object('item', " T_JSON ","
 	"   'rotated_from', json_build_object('id', old.id, 'grace_until', old.grace_until)) AS result"
@@ -472,14 +470,10 @@ static void rest_list(http_req *r)
 {
 	api_ctx ctx;
 	api_page page;
-	const char *why;
-	if (!api_page_parse(http_req_query(r, "limit"), http_req_query(r, "cursor"), &page, &why)) {
-		app_reply_bad_request(r, why);
+	if (!api__page_or_reply(r, &page))
 		return;
-	}
-	const char *status = http_req_query(r, "status");
 	api_ctx_from_request(&ctx, r);
-	api_tokens_list(&ctx, &page, status && *status ? status : NULL, api_reply_cb, r);
+	api_tokens_list(&ctx, &page, api__query(r, "status"), api_reply_cb, r);
 }
 
 static void rest_get(http_req *r)
@@ -497,8 +491,7 @@ static void rest_create(http_req *r)
 	api_token_new in;
 	const char *field = NULL, *why = NULL;
 	if (!api_tokens_parse_new(body, &in, &field, &why)) {
-		api_result res = { .status = API_INVALID, .field = field, .message = why };
-		api_reply(r, &res);
+		api__reply_invalid(r, field, why);
 	} else {
 		api_ctx ctx;
 		api_ctx_from_request(&ctx, r);
@@ -520,11 +513,9 @@ ID_HANDLER(rest_disable, api_tokens_disable)
 ID_HANDLER(rest_enable, api_tokens_enable)
 ID_HANDLER(rest_revoke, api_tokens_revoke)
 
-#define PAGE_QUERY "limit:integer:page size, 1-200 (default 50);cursor:string:next_cursor of the previous page"
-
 static const route_def ROUTES[] = {
 	{ ROUTER_GET, "/api/v1/api-tokens", 0, rest_list, AUTH_API_TOKEN, AUTH_SCOPE_ADMIN,
-	  "List API Tokens (never the secrets): status, last use, rotation grace", PAGE_QUERY
+	  "List API Tokens (never the secrets): status, last use, rotation grace", API__PAGE_QUERY
 	  ";status:string:only tokens with this status: active, disabled, expired, revoked or grace" },
 	{ ROUTER_POST, "/api/v1/api-tokens", 0, rest_create, AUTH_API_TOKEN, AUTH_SCOPE_ADMIN,
 	  "Create an API Token; the answer's token field is the only time the secret is shown", NULL,

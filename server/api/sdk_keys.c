@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/common.h"
 #include "app.h"
 #include "creds.h"
 #include "routes.h"
@@ -26,9 +27,6 @@
 
 #define K_PROJECT " JOIN projects p ON p.id = k.project_id"
 
-#define AUDIT_INTO \
-	"INSERT INTO audit_events (org_id, actor_kind, actor_id, actor_user_id, action, target_kind, target_id," \
-	" ip, user_agent, metadata)"
 
 /* ---- input ---- */
 
@@ -293,7 +291,7 @@ static const db_stmt CREATE = {
 	" ins AS (INSERT INTO sdk_keys (org_id, project_id, name, key_hash, display_prefix, allowed_origins, created_by)"
 	"   SELECT $1, ok.id, $3, decode($4, 'hex'), $5,"
 	"     ARRAY(SELECT json_array_elements_text($6::json)), $9::uuid FROM ok RETURNING *),"
-	" aud AS (" AUDIT_INTO
+	" aud AS (" API__AUDIT_INSERT
 	"   SELECT $1, $7, $8, $9::uuid, 'sdk_key.create', 'sdk_key', ins.id::text, $10::inet, $11,"
 	"     jsonb_build_object('name', ins.name, 'project_id', ins.project_id,"
 	"       'allowed_origins', to_jsonb(ins.allowed_origins)) FROM ins)"
@@ -356,7 +354,7 @@ static const db_stmt ROTATE = {
 	"   FROM chk RETURNING *),"
 	" old AS (UPDATE sdk_keys k SET revoked_at = now(), revoked_reason = 'rotated', replaced_by = ins.id"
 	"   FROM ins WHERE k.id = $2::uuid RETURNING k.id, k.revoked_at),"
-	" aud AS (" AUDIT_INTO
+	" aud AS (" API__AUDIT_INSERT
 	"   SELECT $1, $3, $4, $5::uuid, 'sdk_key.rotate', 'sdk_key', old.id::text, $6::inet, $7,"
 	"     jsonb_build_object('replaced_by', ins.id, 'name', ins.name) FROM old, ins)"
 	" SELECT json_build_object('item', " K_JSON ","
@@ -390,7 +388,7 @@ static const db_stmt REVOKE = {
 	"WITH cur AS (SELECT k.* FROM sdk_keys k WHERE k.org_id = $1 AND k.id = $2::uuid FOR UPDATE),"
 	" upd AS (UPDATE sdk_keys k SET revoked_at = now(), revoked_reason = 'revoked'"
 	"   FROM cur WHERE k.id = cur.id AND k.revoked_at IS NULL RETURNING k.*),"
-	" aud AS (" AUDIT_INTO
+	" aud AS (" API__AUDIT_INSERT
 	"   SELECT $1, $3, $4, $5::uuid, 'sdk_key.revoke', 'sdk_key', upd.id::text, $6::inet, $7,"
 	"     jsonb_build_object('name', upd.name) FROM upd),"
 	" res AS (SELECT * FROM upd UNION ALL SELECT cur.* FROM cur WHERE NOT EXISTS (SELECT 1 FROM upd))"
@@ -414,11 +412,8 @@ static void rest_list(http_req *r)
 {
 	api_ctx ctx;
 	api_page page;
-	const char *why;
-	if (!api_page_parse(http_req_query(r, "limit"), http_req_query(r, "cursor"), &page, &why)) {
-		app_reply_bad_request(r, why);
+	if (!api__page_or_reply(r, &page))
 		return;
-	}
 	api_ctx_from_request(&ctx, r);
 	api_sdk_keys_list(&ctx, &page, api_reply_cb, r);
 }
@@ -439,8 +434,7 @@ static void rest_create(http_req *r)
 	const char *origins[API_SDK_ORIGINS_MAX];
 	const char *field = NULL, *why = NULL;
 	if (!api_sdk_keys_parse_new(body, &in, origins, &field, &why)) {
-		api_result res = { .status = API_INVALID, .field = field, .message = why };
-		api_reply(r, &res);
+		api__reply_invalid(r, field, why);
 	} else {
 		api_ctx ctx;
 		api_ctx_from_request(&ctx, r);
@@ -463,11 +457,9 @@ static void rest_revoke(http_req *r)
 	api_sdk_keys_revoke(&ctx, http_req_param(r, "id"), api_reply_cb, r);
 }
 
-#define PAGE_QUERY "limit:integer:page size, 1-200 (default 50);cursor:string:next_cursor of the previous page"
-
 static const route_def ROUTES[] = {
 	{ ROUTER_GET, "/api/v1/sdk-keys", 0, rest_list, AUTH_API_TOKEN, AUTH_SCOPE_ADMIN,
-	  "List SDK Keys (never the secrets)", PAGE_QUERY },
+	  "List SDK Keys (never the secrets)", API__PAGE_QUERY },
 	{ ROUTER_POST, "/api/v1/sdk-keys", 0, rest_create, AUTH_API_TOKEN, AUTH_SCOPE_ADMIN,
 	  "Create an SDK Key for a project; the answer's key field is the only time the secret is shown", NULL,
 	  "{\"type\":\"object\",\"required\":[\"project\",\"name\"],\"additionalProperties\":false,"
