@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "app.h"
+#include "routes.h"
 #include "log.h"
 #include "xmem.h"
 
@@ -181,25 +182,37 @@ static bool etag_matches(const char *header, const char *etag)
 	return strstr(header, opaque) != NULL;
 }
 
+typedef struct held_reply {
+	http_req *r;
+	api_status status;
+	json_t *data;
+} held_reply;
+
+static void reply_success(http_req *r, api_status status, json_t *data);
+
+static void held_reply_send(void *arg)
+{
+	held_reply *h = arg;
+	reply_success(h->r, h->status, h->data);
+	json_decref(h->data);
+	free(h);
+}
+
 void api_reply(http_req *r, api_result *res)
 {
-	switch (res->status) {
-	case API_OK:
-	case API_CREATED: {
-		int code = res->status == API_CREATED ? 201 : 200;
-		http_set_header(r, "Cache-Control", "no-store");
-		if (code == 200 && (http_req_method(r) & (ROUTER_GET | ROUTER_HEAD))) {
-			char etag[48];
-			etag_of(res->data, etag);
-			http_set_header(r, "ETag", etag);
-			if (etag_matches(http_req_header(r, "If-None-Match"), etag)) {
-				http_reply_empty(r, 304);
-				return;
-			}
-		}
-		http_reply_json(r, code, json_incref(res->data));
+	const route_def *d = routes_def_of(http_req_route(r));
+	if ((res->status == API_OK || res->status == API_CREATED) && d && (d->flags & ROUTE_NOTIFY_BARRIER)) {
+		/* A revocation: answer once every instance has it (app_notify_barrier). */
+		held_reply *h = xmalloc(sizeof *h);
+		*h = (held_reply){ r, res->status, json_incref(res->data) };
+		app_notify_barrier(r, 500, held_reply_send, h);
 		return;
 	}
+	switch (res->status) {
+	case API_OK:
+	case API_CREATED:
+		reply_success(r, res->status, res->data);
+		return;
 	case API_INVALID: {
 		json_t *b = json_pack("{s:s, s:s}", "error", "invalid_request", "error_description",
 		                      res->message ? res->message : "Invalid input.");
@@ -227,6 +240,22 @@ void api_reply(http_req *r, api_result *res)
 		http_reply_error(r, 500, "internal_error", "The request failed on our side; it has been logged.");
 		return;
 	}
+}
+
+static void reply_success(http_req *r, api_status status, json_t *data)
+{
+	int code = status == API_CREATED ? 201 : 200;
+	http_set_header(r, "Cache-Control", "no-store");
+	if (code == 200 && (http_req_method(r) & (ROUTER_GET | ROUTER_HEAD))) {
+		char etag[48];
+		etag_of(data, etag);
+		http_set_header(r, "ETag", etag);
+		if (etag_matches(http_req_header(r, "If-None-Match"), etag)) {
+			http_reply_empty(r, 304);
+			return;
+		}
+	}
+	http_reply_json(r, code, json_incref(data));
 }
 
 void api_reply_cb(api_result *res, void *arg)

@@ -2,6 +2,9 @@
 #include "app.h"
 
 #include <event2/event.h>
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <string.h>
 
 #include "api/status_rollup.h"
 #include "auth.h"
@@ -10,8 +13,111 @@
 #include "log.h"
 #include "xmem.h"
 
+/* ---- notify barriers ---- */
+
+typedef struct barrier {
+	struct barrier *next;
+	char token[33];
+	struct event *fire;        /* on the waiting request's loop */
+	struct event *timeout;
+	void (*cont)(void *);
+	void *arg;
+	bool fired;
+} barrier;
+
+static struct {
+	pthread_mutex_t lock;
+	barrier *head;
+} barriers = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static bool barrier_unlink(barrier *b)
+{
+	bool found = false;
+	pthread_mutex_lock(&barriers.lock);
+	for (barrier **pp = &barriers.head; *pp; pp = &(*pp)->next)
+		if (*pp == b) {
+			*pp = b->next;
+			found = true;
+			break;
+		}
+	pthread_mutex_unlock(&barriers.lock);
+	return found;
+}
+
+/* On the request's loop: whichever of arrival and timeout comes first. */
+static void barrier_run(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	barrier *b = arg;
+	barrier_unlink(b);
+	event_free(b->fire);
+	event_free(b->timeout);
+	void (*cont)(void *) = b->cont;
+	void *carg = b->arg;
+	free(b);
+	cont(carg);
+}
+
+/* Listener thread: the barrier arrived. */
+static void barrier_arrived(const char *token)
+{
+	pthread_mutex_lock(&barriers.lock);
+	for (barrier *b = barriers.head; b; b = b->next)
+		if (!strcmp(b->token, token) && !b->fired) {
+			b->fired = true;
+			event_active(b->fire, EV_READ, 0);
+			break;
+		}
+	pthread_mutex_unlock(&barriers.lock);
+}
+
+static const db_stmt BARRIER = { "app_barrier", "SELECT pg_notify('cupd_events', 'barrier:' || $1)", 1 };
+
+/* arg is a copy of the token: the barrier itself may be gone by now. */
+static void barrier_sent(const db_result *res, void *arg)
+{
+	char *token = arg;
+	if (res->status != DB_OK)
+		barrier_arrived(token); /* no NOTIFY will come: go on now */
+	free(token);
+}
+
+void app_notify_barrier(http_req *r, int timeout_ms, void (*cont)(void *arg), void *arg)
+{
+	app_worker *w = app_worker_of(r);
+	unsigned char raw[16];
+	if (RAND_bytes(raw, sizeof raw) != 1) {
+		cont(arg);
+		return;
+	}
+	barrier *b = xcalloc(1, sizeof *b);
+	for (int i = 0; i < 16; i++)
+		snprintf(b->token + 2 * i, 3, "%02x", raw[i]);
+	b->cont = cont;
+	b->arg = arg;
+	b->fire = event_new(w->base, -1, 0, barrier_run, b);
+	b->timeout = evtimer_new(w->base, barrier_run, b);
+	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+	evtimer_add(b->timeout, &tv);
+	pthread_mutex_lock(&barriers.lock);
+	b->next = barriers.head;
+	barriers.head = b;
+	pthread_mutex_unlock(&barriers.lock);
+	const char *params[] = { b->token };
+	char *token = xstrdup(b->token);
+	if (db_query(w->db, &BARRIER, params, barrier_sent, token) != DB_OK) {
+		free(token);
+		barrier_arrived(b->token);
+	}
+}
+
 void app_on_notify_thread(const char *channel, const char *payload, void *arg)
 {
+	if (channel && !strncmp(payload, "barrier:", 8)) {
+		barrier_arrived(payload + 8);
+		return;
+	}
 	auth_on_notify(channel, payload, NULL);
 	oauth_on_notify(channel, payload, arg);
 	mcp_session_on_notify(channel, payload);

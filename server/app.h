@@ -30,6 +30,15 @@ typedef struct app {
  * arg is the database conninfo (for rare blocking reloads on that thread). */
 void app_on_notify_thread(const char *channel, const char *payload, void *arg);
 
+/* Runs cont(arg) on r's loop once this process's LISTEN connection has
+ * received a barrier NOTIFY committed after everything r wrote so far (or
+ * after timeout_ms). PostgreSQL delivers notifications to every listener
+ * in commit order at about the same moment, so by then the other instances
+ * have the earlier notifications (revocations) too: answering a revoke only
+ * after the barrier means the caller's next request, to any instance, sees
+ * it. cont always runs exactly once, possibly before this returns. */
+void app_notify_barrier(http_req *r, int timeout_ms, void (*cont)(void *arg), void *arg);
+
 /* Hooks that create and destroy each worker's app_worker; a is borrowed. */
 http_hooks app_hooks(app *a);
 

@@ -15,7 +15,7 @@
 typedef struct route_def {
 	unsigned methods;          /* ROUTER_* (one method per entry for API routes) */
 	const char *pattern;
-	unsigned flags;            /* ROUTER_SLASH_OK, ... */
+	unsigned flags;            /* ROUTER_SLASH_OK, ..., ROUTE_NOTIFY_BARRIER */
 	router_handler fn;
 	auth_need auth;
 	auth_scope scope;          /* minimum scope for API Tokens */
@@ -24,6 +24,10 @@ typedef struct route_def {
 	const char *body;          /* OpenAPI: JSON Schema text of the request body, or NULL */
 	int ok_status;             /* OpenAPI: success status (0 = 200) */
 } route_def;
+
+/* Route flag: a successful answer waits for app_notify_barrier, because the
+ * change it made (a revocation) must reach every instance first. */
+enum { ROUTE_NOTIFY_BARRIER = 1 << 8 };
 
 typedef struct routes_module {
 	const char *tag;           /* OpenAPI tag, e.g. "Incidents" */

@@ -107,7 +107,7 @@ static void rest_update(http_req *r)
 static const route_def ROUTES[] = {
 	{ ROUTER_GET, "/api/v1/members", 0, rest_list, AUTH_API_TOKEN, AUTH_SCOPE_READ,
 	  "List the members of the organization with their roles", API__PAGE_QUERY },
-	{ ROUTER_PATCH, "/api/v1/members/{user_id}", 0, rest_update, AUTH_API_TOKEN, AUTH_SCOPE_ADMIN,
+	{ ROUTER_PATCH, "/api/v1/members/{user_id}", ROUTE_NOTIFY_BARRIER, rest_update, AUTH_API_TOKEN, AUTH_SCOPE_ADMIN,
 	  "Change a member's role (only owners grant or remove owner; the last owner stays)", NULL,
 	  "{\"type\":\"object\",\"required\":[\"role\"],\"additionalProperties\":false,\"properties\":{"
 	  "\"role\":{\"enum\":[\"owner\",\"admin\",\"member\"]}}}" },

@@ -470,9 +470,9 @@ static const route_def ROUTES[] = {
 	  "\"description\":\"exact browser origins allowed to send with this key; empty = any\"}}}",
 	  201 },
 	{ ROUTER_GET, "/api/v1/sdk-keys/{id}", 0, rest_get, AUTH_API_TOKEN, AUTH_SCOPE_ADMIN, "Get one SDK Key" },
-	{ ROUTER_DELETE, "/api/v1/sdk-keys/{id}", 0, rest_revoke, AUTH_API_TOKEN, AUTH_SCOPE_ADMIN,
+	{ ROUTER_DELETE, "/api/v1/sdk-keys/{id}", ROUTE_NOTIFY_BARRIER, rest_revoke, AUTH_API_TOKEN, AUTH_SCOPE_ADMIN,
 	  "Revoke an SDK Key now and for good" },
-	{ ROUTER_POST, "/api/v1/sdk-keys/{id}/rotate", 0, rest_rotate, AUTH_API_TOKEN, AUTH_SCOPE_ADMIN,
+	{ ROUTER_POST, "/api/v1/sdk-keys/{id}/rotate", ROUTE_NOTIFY_BARRIER, rest_rotate, AUTH_API_TOKEN, AUTH_SCOPE_ADMIN,
 	  "Rotate: a new key for the same project; the old one is revoked at once", NULL, NULL, 201 },
 };
 ROUTES_MODULE(api_sdk_keys_routes, "SDK Keys", ROUTES);
