@@ -93,6 +93,16 @@ export class OAuthFixture {
 		return psql(this.cluster.url, text);
 	}
 
+	/** Stops every instance with SIGTERM: exit 0 and no sanitizer report
+	 *  (leaks and UBSan findings only show on a clean exit). */
+	async stopClean() {
+		for (const s of this.servers) {
+			const r = await s.stop('SIGTERM');
+			assert.doesNotMatch(s.stderr(), /Sanitizer|runtime error:/, `sanitizer report:\n${s.stderr().slice(-4000)}`);
+			assert.equal(r.code, 0, `cupd exit status; stderr:\n${s.stderr().slice(-2000)}`);
+		}
+	}
+
 	/** POST a form to path on srv (default the first instance). */
 	post(path, body, { headers = {}, srv } = {}) {
 		return request({

@@ -296,3 +296,7 @@ describe('AI Connections registry', () => {
 		assert.ok(sdk.status === 401 || sdk.status === 403);
 	});
 });
+
+describe('shutdown', () => {
+	test('cupd exits 0 on SIGTERM with no sanitizer report', () => f.stopClean());
+});

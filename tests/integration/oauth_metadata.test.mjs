@@ -166,6 +166,12 @@ describe('without CUPD_KEY_ENCRYPTION_KEY', () => {
 		assert.equal((await request({ port: bare.port, path: '/oauth/jwks.json' })).status, 503);
 		// Discovery itself is configuration, not keys: it still answers.
 		assert.equal((await request({ port: bare.port, path: '/.well-known/oauth-authorization-server' })).status, 200);
-		await bare.stop();
+		const stopped = await bare.stop();
+		assert.equal(stopped.code, 0);
+		assert.doesNotMatch(bare.stderr(), /Sanitizer|runtime error:/);
 	});
+});
+
+describe('shutdown', () => {
+	test('cupd exits 0 on SIGTERM with no sanitizer report', () => f.stopClean());
 });

@@ -109,3 +109,7 @@ describe('signing key rotation', () => {
 			}
 		});
 });
+
+describe('shutdown', () => {
+	test('cupd exits 0 on SIGTERM with no sanitizer report', () => f.stopClean());
+});

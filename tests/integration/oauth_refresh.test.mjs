@@ -182,3 +182,7 @@ describe('refresh parameters', () => {
 			WHERE id = '${t0.grantId}'`), 'true 127.0.0.1');
 	});
 });
+
+describe('shutdown', () => {
+	test('cupd exits 0 on SIGTERM with no sanitizer report', () => f.stopClean());
+});

@@ -209,3 +209,7 @@ describe('rate limit', () => {
 		assert.equal((await reg(body, { ip: '192.0.2.8' })).status, 201);
 	});
 });
+
+describe('shutdown', () => {
+	test('cupd exits 0 on SIGTERM with no sanitizer report', () => f.stopClean());
+});

@@ -303,3 +303,7 @@ describe('client authentication', () => {
 		assert.match(claimsOf(t.access_token).gid, UUID_RE);
 	});
 });
+
+describe('shutdown', () => {
+	test('cupd exits 0 on SIGTERM with no sanitizer report', () => f.stopClean());
+});
