@@ -50,3 +50,25 @@
 	if (first)
 		first.focus();
 })();
+
+// Settings pages (web/settings_*.c).
+(function () {
+	// A page that shows a new secret once is the answer to a POST. Point this
+	// history entry at the list instead, so reloading shows the list (a GET)
+	// rather than asking to post the form again; the secret is gone for good.
+	var marker = document.querySelector('[data-replace-url]');
+	if (!marker)
+		return;
+	var list = marker.getAttribute('data-replace-url');
+	if (window.history && history.replaceState)
+		history.replaceState(null, '', list);
+	// Leaving the page drops the secret from it, so the back/forward cache
+	// cannot bring it back; a page restored from that cache goes to the list.
+	window.addEventListener('pagehide', function () {
+		document.querySelectorAll('[data-once]').forEach(function (el) { el.remove(); });
+	});
+	window.addEventListener('pageshow', function (ev) {
+		if (ev.persisted)
+			location.replace(list);
+	});
+})();
