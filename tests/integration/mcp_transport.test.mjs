@@ -469,11 +469,8 @@ describe('limits (A37)', () => {
 	test('A37: a body over CUPD_MAX_BODY_BYTES → 413', async () => {
 		const c = await session();
 		const pad = 'x'.repeat(1100 * 1024);
-		const r = await c.post({ jsonrpc: '2.0', id: 1, method: 'ping', params: { pad } }).catch((e) => ({ error: e }));
-		if (r.error)
-			assert.match(String(r.error), /ECONNRESET|EPIPE|socket hang up/, 'closed without an answer');
-		else
-			assert.equal(r.status, 413, r.body?.slice(0, 200));
+		const r = await c.post({ jsonrpc: '2.0', id: 1, method: 'ping', params: { pad } });
+		assert.equal(r.status, 413, r.body?.slice(0, 200));
 		assert.deepEqual(await c.result('ping'), {}, 'the server is fine afterwards');
 	});
 });
