@@ -303,7 +303,7 @@ static void mixed_batch_keeps_valid_ones(void **state)
 	                       "7,"                                                                    /* 1 bad */
 	                       "{\"service\":\"stripe\",\"operation\":\"b\",\"outcome\":\"maybe\"},"  /* 2 bad */
 	                       "{\"service\":\"GitHub\",\"operation\":\"c\",\"outcome\":\"error\"}," /* 3 ok */
-	                       "{\"service\":\"x\",\"operation\":\"\",\"outcome\":\"nope\"},"          /* 4 bad: service first */
+	                       "{\"service\":\"x\",\"operation\":\"\",\"outcome\":\"nope\"},"          /* 4 bad (service) */
 	                       "{\"service\":\"twilio\",\"operation\":\"d\",\"outcome\":\"ok\"}"      /* 5 ok */
 	                       "]}", &b),
 	                 INGEST_OK);
