@@ -62,7 +62,7 @@ mcp_body_status mcp_body_parse(const char *buf, size_t len, mcp_body *out, const
 {
 	memset(out, 0, sizeof *out);
 	json_error_t err;
-	json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);
+	json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err);
 	if (!root) {
 		*why = "the body is not valid JSON";
 		return MCP_BODY_PARSE_ERROR;

@@ -146,8 +146,9 @@ void oauth_on_notify(const char *channel, const char *payload, void *conninfo)
 	if (PQstatus(pg) == CONNECTION_OK) {
 		if (reload_grants)
 			oauth_grants_init(pg);
-		if (reload_keys)
-			oauth_keys_reload(pg);
+		char err[256];
+		if (reload_keys && oauth_keys_enabled() && !oauth_keys_ensure(pg, err, sizeof err))
+			log_msg(LOG_ERROR, "oauth: %s", err);
 	}
 	PQfinish(pg);
 }

@@ -314,7 +314,7 @@ static void prune(PGconn *conn)
 		1, NULL, params, NULL, NULL, 0));
 }
 
-bool oauth_keys_init(const cfg *c, PGconn *conn, char *err, size_t errlen)
+bool oauth_keys_configure(const cfg *c, char *err, size_t errlen)
 {
 	if (!oauth_keys_parse_kek(c->key_encryption_key, ks.kek)) {
 		snprintf(err, errlen, "CUPD_KEY_ENCRYPTION_KEY must be 32 bytes as 64 hex characters or 44 base64 "
@@ -324,6 +324,13 @@ bool oauth_keys_init(const cfg *c, PGconn *conn, char *err, size_t errlen)
 	ks.rotation_days = c->signing_key_rotation_days;
 	ks.max_token_minutes = 1440;
 	ks.enabled = true;
+	return true;
+}
+
+bool oauth_keys_ensure(PGconn *conn, char *err, size_t errlen)
+{
+	if (!ks.enabled)
+		return false;
 	if (!insert_key(conn, false, err, errlen))
 		return false;
 	prune(conn);
@@ -333,6 +340,11 @@ bool oauth_keys_init(const cfg *c, PGconn *conn, char *err, size_t errlen)
 		return false;
 	}
 	return true;
+}
+
+bool oauth_keys_init(const cfg *c, PGconn *conn, char *err, size_t errlen)
+{
+	return oauth_keys_configure(c, err, errlen) && oauth_keys_ensure(conn, err, errlen);
 }
 
 bool oauth_keys_rotate(const cfg *c, PGconn *conn, char *err, size_t errlen)

@@ -35,8 +35,15 @@ typedef struct oauth_claims {
 /* Parses the 32-byte key from hex (64 chars) or base64 (44 chars). */
 bool oauth_keys_parse_kek(const char *text, unsigned char out[32]);
 
-/* Loads the keys (blocking; at start-up, before serving), creating the first
- * one, or a new one when the newest is older than the rotation period. */
+/* Takes the key encryption key from c (no database work). */
+bool oauth_keys_configure(const cfg *c, char *err, size_t errlen);
+
+/* Loads the keys (blocking; never on a loop), creating the first one, or a
+ * new one when the newest is older than the rotation period. Needs
+ * oauth_keys_configure first. */
+bool oauth_keys_ensure(PGconn *conn, char *err, size_t errlen);
+
+/* oauth_keys_configure + oauth_keys_ensure. */
 bool oauth_keys_init(const cfg *c, PGconn *conn, char *err, size_t errlen);
 
 /* Reloads the key set from the database (blocking; run off the loops, e.g.

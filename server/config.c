@@ -156,7 +156,7 @@ static bool valid_base_url(const char *s)
 	if (s[n - 1] == '/')
 		return false;
 	for (const char *p = rest; *p; p++)
-		if (*p == '?' || *p == '#' || isspace((unsigned char)*p) || *p == '@')
+		if (*p == '?' || *p == '#' || *p == '@' || (unsigned char)*p <= 0x20 || *p == 0x7f)
 			return false;
 	return true;
 }

@@ -35,6 +35,7 @@ typedef struct conn {
 	int nprepared, capprepared;
 	int backoff_ms;
 	struct timespec retry_at;
+	bool ever_connected;      /* so the first connect is not counted as a reconnect */
 } conn;
 
 struct db_pool {
@@ -323,6 +324,7 @@ static void on_connect_io(evutil_socket_t fd, short what, void *arg)
 		c->io = event_new(p->base, PQsocket(c->pg), EV_READ | EV_PERSIST, on_readable, c);
 		event_add(c->io, NULL);
 		c->backoff_ms = 0;
+		c->ever_connected = true;
 		set_state(c, CONN_IDLE);
 		if (p->down)
 			log_msg(LOG_INFO, "db: connected again");
@@ -340,7 +342,7 @@ static void conn_start(conn *c)
 	db_pool *p = c->pool;
 	const char *keys[] = { "dbname", "application_name", "options", "connect_timeout", NULL };
 	const char *vals[] = { p->conninfo, "cupd", p->statement_timeout, "5", NULL };
-	if (c->index > 0 || c->backoff_ms > 0)
+	if (c->ever_connected || c->backoff_ms > 0)
 		metrics_counter_inc(METRIC_DB_RECONNECTS);
 	c->pg = PQconnectStartParams(keys, vals, 1);
 	if (!c->pg || PQstatus(c->pg) == CONNECTION_BAD) {

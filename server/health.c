@@ -60,7 +60,7 @@ void health_debug_sleep(http_req *r)
 	const char *s = http_req_query(r, "seconds");
 	char *end;
 	double secs = s ? strtod(s, &end) : -1;
-	if (!s || *end || secs < 0 || secs > 30) {
+	if (!s || end == s || *end || secs < 0 || secs > 30) {
 		app_reply_bad_request(r, "seconds must be a number from 0 to 30");
 		return;
 	}

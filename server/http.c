@@ -66,7 +66,7 @@ struct http_req {
 	bool query_parsed;
 	unsigned char *body;              /* pulled-up body, borrowed from evhttp */
 	struct timespec start;
-	char request_id[40];
+	char request_id[65];
 	char ip[INET6_ADDRSTRLEN];
 	bool html;
 	bool streaming;
@@ -313,6 +313,14 @@ void http_reply_evbuffer(http_req *r, int status, const char *content_type, stru
 {
 	add_common_headers(r, content_type);
 	r->bytes_out = buf ? (long)evbuffer_get_length(buf) : 0;
+	if (r->method == ROUTER_HEAD && buf) {
+		/* HEAD: the GET's headers, including its length, and no body (RFC 9110 §9.3.2). */
+		char len[24];
+		snprintf(len, sizeof len, "%ld", r->bytes_out);
+		evhttp_add_header(evhttp_request_get_output_headers(r->ev), "Content-Length", len);
+		evbuffer_drain(buf, evbuffer_get_length(buf));
+		r->bytes_out = 0;
+	}
 	evhttp_send_reply(r->ev, status, http_status_text(status), buf);
 	finish(r, status);
 }
@@ -591,6 +599,13 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	http_server *s = arg;
 	log_msg(LOG_INFO, "received %s: draining (up to %d s)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
 	        s->c->shutdown_grace_seconds);
+	/* Stop listening now: new connections are refused instead of queued in
+	 * the backlog and reset at exit. Workers close their duplicates too. */
+	if (s->listen_fd >= 0) {
+		shutdown(s->listen_fd, SHUT_RD);
+		close(s->listen_fd);
+		s->listen_fd = -1;
+	}
 	for (int i = 0; i < s->nworkers; i++)
 		event_active(s->workers[i].stop_ev, EV_READ, 0);
 	event_base_loopexit(s->main_base, NULL);

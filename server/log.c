@@ -133,9 +133,10 @@ void log_access(const log_access_entry *e)
 	memcpy(line + n, "\",\"path\":\"", 10);
 	n += 10;
 	log_json_escape(line, cap - 180, &n, e->path);
-	n += (size_t)snprintf(line + n, cap - n,
-	                      "\",\"status\":%d,\"duration_ms\":%.3f,\"bytes\":%ld,\"request_id\":\"",
-	                      e->status, e->duration_ms, e->bytes_out);
+	int w = snprintf(line + n, cap - n, "\",\"status\":%d,\"duration_ms\":%.3f,\"bytes\":%ld,\"request_id\":\"",
+	                 e->status, e->duration_ms, e->bytes_out);
+	if (w > 0)
+		n += (size_t)w < cap - n ? (size_t)w : cap - n - 1;
 	log_json_escape(line, cap - 60, &n, e->request_id);
 	memcpy(line + n, "\",\"ip\":\"", 8);
 	n += 8;

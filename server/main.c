@@ -44,32 +44,38 @@ static void usage(FILE *out)
 	cfg_print_help(out);
 }
 
-/* Before serving: migrations (unless disabled), signing keys and the
- * revoked-grant set. Waits briefly for a database that is still starting
- * (containers, the dev script). */
+/* Before serving: migrations, signing keys and the revoked-grant set.
+ * With CUPD_AUTO_MIGRATE on the schema must be brought up to date first, so
+ * this waits briefly for a database that is still starting (containers, the
+ * dev script) and fails after that. With it off, an unreachable database is
+ * not fatal: cupd serves (readyz says 503) and the listener loads the rest
+ * when the database comes back. */
 static bool prepare_database(const cfg *c)
 {
 	char err[512];
-	for (int attempt = 0; attempt < 20; attempt++) {
+	int attempts = c->auto_migrate ? 20 : 1;
+	for (int attempt = 0; attempt < attempts; attempt++) {
 		PGconn *pg = PQconnectdb(c->database_url);
 		if (PQstatus(pg) == CONNECTION_OK) {
 			bool ok = !c->auto_migrate || migrate_apply(pg, stderr, err, sizeof err);
 			if (!ok)
 				log_msg(LOG_ERROR, "migration failed: %s", err);
-			if (ok && *c->key_encryption_key && !(ok = oauth_keys_init(c, pg, err, sizeof err)))
+			if (ok && oauth_keys_enabled() && !(ok = oauth_keys_ensure(pg, err, sizeof err)))
 				log_msg(LOG_ERROR, "%s", err);
 			if (ok && !(ok = oauth_grants_init(pg)))
 				log_msg(LOG_ERROR, "cannot load AI Connection state");
-			if (ok && !*c->key_encryption_key)
-				log_msg(LOG_WARN, "CUPD_KEY_ENCRYPTION_KEY is not set: the OAuth server cannot issue tokens "
-				                  "(its endpoints answer 503) until it is");
 			PQfinish(pg);
 			return ok;
 		}
 		if (attempt == 0)
-			log_msg(LOG_WARN, "database not reachable yet (%s); retrying", PQerrorMessage(pg));
+			log_msg(LOG_WARN, "database not reachable yet (%s)", PQerrorMessage(pg));
 		PQfinish(pg);
-		usleep(500 * 1000);
+		if (attempt + 1 < attempts)
+			usleep(500 * 1000);
+	}
+	if (!c->auto_migrate) {
+		log_msg(LOG_WARN, "serving without the database; it is used as soon as it answers");
+		return true;
 	}
 	log_msg(LOG_ERROR, "database not reachable: check DATABASE_URL");
 	return false;
@@ -85,15 +91,14 @@ static int serve(const cfg *c)
 	if (!clientip_init(c->trusted_proxies, stderr))
 		return 2;
 	oauth_init(c);
-	if (*c->key_encryption_key) {
-		unsigned char kek[32];
-		if (!oauth_keys_parse_kek(c->key_encryption_key, kek)) {
-			log_msg(LOG_ERROR, "CUPD_KEY_ENCRYPTION_KEY must be 64 hex or 44 base64 characters (32 bytes)");
-			return 2;
-		}
+	char err[256];
+	if (*c->key_encryption_key && !oauth_keys_configure(c, err, sizeof err)) {
+		log_msg(LOG_ERROR, "%s", err);
+		return 2;
 	}
-	if (!prepare_database(c))
-		return 1;
+	if (!*c->key_encryption_key)
+		log_msg(LOG_WARN, "CUPD_KEY_ENCRYPTION_KEY is not set: the OAuth server cannot issue tokens "
+		                  "(its endpoints answer 503) until it is");
 	metrics_init(c->workers);
 	/* argon2id and JWT signing: one thread per core, off the event loops. */
 	workpool *pool = workpool_new(c->workers);
@@ -105,12 +110,15 @@ static int serve(const cfg *c)
 		log_msg(LOG_ERROR, "route table is malformed");
 		goto out;
 	}
-	const char *channels[] = { APP_NOTIFY_CHANNEL };
-	/* Revocations apply on the listener thread the moment they arrive. */
-	a.listener = db_listener_start(c->database_url, channels, 1, app_on_notify_thread, c->database_url);
+	/* Bind first: a busy port fails at once, before any database wait. */
 	http_hooks hooks = app_hooks(&a);
 	if (!(srv = http_server_new(c, rt, &hooks)))
 		goto out;
+	if (!prepare_database(c))
+		goto out;
+	const char *channels[] = { APP_NOTIFY_CHANNEL };
+	/* Revocations apply on the listener thread the moment they arrive. */
+	a.listener = db_listener_start(c->database_url, channels, 1, app_on_notify_thread, c->database_url);
 	rc = http_server_run(srv) ? 0 : 1;
 out:
 	http_server_free(srv);

@@ -213,13 +213,17 @@ void router_allow_header(unsigned methods, char *out, size_t cap)
 		{ ROUTER_PATCH, "PATCH" }, { ROUTER_DELETE, "DELETE" }, { ROUTER_OPTIONS, "OPTIONS" },
 	};
 	size_t n = 0;
+	if (cap == 0)
+		return;
 	out[0] = '\0';
 	for (size_t i = 0; i < sizeof M / sizeof M[0]; i++) {
 		if (!(methods & M[i].bit))
 			continue;
 		int w = snprintf(out + n, cap - n, "%s%s", n ? ", " : "", M[i].name);
-		if (w < 0 || (size_t)w >= cap - n)
+		if (w < 0 || (size_t)w >= cap - n) {
+			out[n] = '\0'; /* never leave a partial name */
 			break;
+		}
 		n += (size_t)w;
 	}
 }

@@ -76,6 +76,7 @@ describe('bad values stop start-up', () => {
 				CUPD_PUBLIC_URL: 'https://cupd.example.com/base', CUPD_WORKERS: '1', CUPD_LOG_LEVEL: 'WARN',
 				CUPD_ACCESS_LOG: 'no', CUPD_MAX_BODY_BYTES: '1024', CUPD_TIMEOUT_SECONDS: '1',
 				CUPD_SHUTDOWN_GRACE_SECONDS: '0', CUPD_DEBUG_ROUTES: 'false',
+				CUPD_KEY_ENCRYPTION_KEY: 'ab'.repeat(32),
 			},
 			timeoutMs: 1500,
 		});
