@@ -315,7 +315,7 @@ static void audit_ready(settings_req *sr)
 
 static void audit_get(http_req *r)
 {
-	settings_start(r, SETTINGS_READ, audit_ready);
+	SETTINGS_START(r, SETTINGS_READ, audit_ready);
 }
 
 static const route_def ROUTES[] = {

@@ -328,7 +328,7 @@ static void revoke_ready(settings_req *sr)
 
 static void revoke_post(http_req *r)
 {
-	settings_start(r, SETTINGS_POST, revoke_ready);
+	SETTINGS_START(r, SETTINGS_POST, revoke_ready);
 }
 
 /* An admin's "Revoke all": the listed ids, revoked one by one. */
@@ -432,7 +432,7 @@ static void revoke_client_ready(settings_req *sr)
 
 static void revoke_client_post(http_req *r)
 {
-	settings_start(r, SETTINGS_POST, revoke_client_ready);
+	SETTINGS_START(r, SETTINGS_POST, revoke_client_ready);
 }
 
 static const route_def ROUTES[] = {

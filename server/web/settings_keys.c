@@ -231,7 +231,7 @@ static void new_ready(settings_req *sr)
 
 static void new_get(http_req *r)
 {
-	settings_start(r, SETTINGS_READ_ADMIN, new_ready);
+	SETTINGS_START(r, SETTINGS_READ_ADMIN, new_ready);
 }
 
 /* ------------------------------------------------------- show once */
@@ -363,7 +363,7 @@ static void create_ready(settings_req *sr)
 
 static void create_post(http_req *r)
 {
-	settings_start(r, SETTINGS_POST_ADMIN, create_ready);
+	SETTINGS_START(r, SETTINGS_POST_ADMIN, create_ready);
 }
 
 /* --------------------------------------------------- rotate / revoke */
@@ -431,7 +431,7 @@ static void confirm_ready(settings_req *sr)
 
 static void confirm_get(http_req *r)
 {
-	settings_start(r, SETTINGS_READ_ADMIN, confirm_ready);
+	SETTINGS_START(r, SETTINGS_READ_ADMIN, confirm_ready);
 }
 
 static void on_rotated(api_result *res, void *arg)
@@ -451,7 +451,7 @@ static void rotate_ready(settings_req *sr)
 
 static void rotate_post(http_req *r)
 {
-	settings_start(r, SETTINGS_POST_ADMIN, rotate_ready);
+	SETTINGS_START(r, SETTINGS_POST_ADMIN, rotate_ready);
 }
 
 static void on_revoked(api_result *res, void *arg)
@@ -471,7 +471,7 @@ static void revoke_ready(settings_req *sr)
 
 static void revoke_post(http_req *r)
 {
-	settings_start(r, SETTINGS_POST_ADMIN, revoke_ready);
+	SETTINGS_START(r, SETTINGS_POST_ADMIN, revoke_ready);
 }
 
 static const route_def ROUTES[] = {

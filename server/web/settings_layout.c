@@ -19,11 +19,6 @@
 
 /* ------------------------------------------------------------ context */
 
-typedef struct start_call {
-	settings_need need;
-	settings_fn fn;
-} start_call;
-
 static void settings_req_free(settings_req *sr)
 {
 	if (!sr)
@@ -99,8 +94,7 @@ static bool is_admin_role(const char *role)
 
 static void on_session(http_req *r, session *s, db_status st, void *arg)
 {
-	start_call call = *(start_call *)arg;
-	free(arg);
+	const settings_route call = *(const settings_route *)arg;
 	(void)st; /* session_require answers failures itself */
 	settings_req *sr = xcalloc(1, sizeof *sr);
 	sr->r = r;
@@ -156,12 +150,11 @@ static void on_session(http_req *r, session *s, db_status st, void *arg)
 	call.fn(sr);
 }
 
-void settings_start(http_req *r, settings_need need, settings_fn fn)
+void settings_start(http_req *r, const settings_route *route)
 {
-	start_call *c = xmalloc(sizeof *c);
-	c->need = need;
-	c->fn = fn;
-	session_require(r, on_session, c);
+	/* route is static: session_require may answer r itself and never call
+	 * back, and then there is nothing to free. */
+	session_require(r, on_session, (void *)route);
 }
 
 const char *settings_field(const settings_req *sr, const char *key)
@@ -545,7 +538,7 @@ static void credentials_ready(settings_req *sr)
 
 static void credentials_get(http_req *r)
 {
-	settings_start(r, SETTINGS_READ, credentials_ready);
+	SETTINGS_START(r, SETTINGS_READ, credentials_ready);
 }
 
 static const route_def ROUTES[] = {

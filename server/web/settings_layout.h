@@ -68,12 +68,27 @@ typedef struct settings_req {
 
 typedef void (*settings_fn)(settings_req *sr);
 
+/* What a route handler runs, and what it needs first. */
+typedef struct settings_route {
+	settings_need need;
+	settings_fn fn;
+} settings_route;
+
 /* Loads the session (signed out: redirect to sign-in, or a 403 page for a
- * POST), picks the org, checks the CSRF token of a POST and need; then runs
- * fn with a context it owns. Otherwise it answers r itself and fn never
- * runs. Every path that ends the request from fn must go through one of the
- * settings_reply/_fail/_redirect functions below, which free sr. */
-void settings_start(http_req *r, settings_need need, settings_fn fn);
+ * POST), picks the org, checks the CSRF token of a POST and route->need;
+ * then runs route->fn with a context it owns. Otherwise it answers r itself
+ * and fn never runs (so nothing is allocated before the session is known).
+ * Every path that ends the request from fn must go through one of the
+ * settings_reply/_fail/_redirect functions below, which free sr. route must
+ * outlive the request (a static). */
+void settings_start(http_req *r, const settings_route *route);
+
+/* A route handler's body: SETTINGS_START(r, SETTINGS_READ, fn); */
+#define SETTINGS_START(r, need_, fn_)                                          \
+	do {                                                                   \
+		static const settings_route settings_route_ = { (need_), (fn_) }; \
+		settings_start((r), &settings_route_);                        \
+	} while (0)
 
 /* Fills ctx for the API layer: the user of s acting in org, from r. */
 void settings_api_ctx(api_ctx *ctx, const http_req *r, const session *s, const session_org *org);

@@ -209,7 +209,7 @@ static void org_ready(settings_req *sr)
 
 static void org_get(http_req *r)
 {
-	settings_start(r, SETTINGS_READ, org_ready);
+	SETTINGS_START(r, SETTINGS_READ, org_ready);
 }
 
 /* ------------------------------------------------------------ changes */
@@ -237,7 +237,7 @@ static void badges_ready(settings_req *sr)
 
 static void badges_post(http_req *r)
 {
-	settings_start(r, SETTINGS_POST_ADMIN, badges_ready);
+	SETTINGS_START(r, SETTINGS_POST_ADMIN, badges_ready);
 }
 
 static void on_role_set(api_result *res, void *arg)
@@ -258,7 +258,7 @@ static void role_ready(settings_req *sr)
 
 static void role_post(http_req *r)
 {
-	settings_start(r, SETTINGS_POST_ADMIN, role_ready);
+	SETTINGS_START(r, SETTINGS_POST_ADMIN, role_ready);
 }
 
 static const route_def ROUTES[] = {

@@ -294,7 +294,7 @@ static void new_ready(settings_req *sr)
 
 static void new_get(http_req *r)
 {
-	settings_start(r, SETTINGS_READ_ADMIN, new_ready);
+	SETTINGS_START(r, SETTINGS_READ_ADMIN, new_ready);
 }
 
 /* ------------------------------------------------------- show once */
@@ -415,7 +415,7 @@ static void create_ready(settings_req *sr)
 
 static void create_post(http_req *r)
 {
-	settings_start(r, SETTINGS_POST_ADMIN, create_ready);
+	SETTINGS_START(r, SETTINGS_POST_ADMIN, create_ready);
 }
 
 /* ------------------------------------------------------------- detail */
@@ -516,7 +516,7 @@ static void detail_ready(settings_req *sr)
 
 static void detail_get(http_req *r)
 {
-	settings_start(r, SETTINGS_READ_ADMIN, detail_ready);
+	SETTINGS_START(r, SETTINGS_READ_ADMIN, detail_ready);
 }
 
 /* ----------------------------------------------- rotate / revoke confirm */
@@ -587,7 +587,7 @@ static void confirm_ready(settings_req *sr)
 
 static void confirm_get(http_req *r)
 {
-	settings_start(r, SETTINGS_READ_ADMIN, confirm_ready);
+	SETTINGS_START(r, SETTINGS_READ_ADMIN, confirm_ready);
 }
 
 /* ------------------------------------------------------------ changes */
@@ -609,7 +609,7 @@ static void rotate_ready(settings_req *sr)
 
 static void rotate_post(http_req *r)
 {
-	settings_start(r, SETTINGS_POST_ADMIN, rotate_ready);
+	SETTINGS_START(r, SETTINGS_POST_ADMIN, rotate_ready);
 }
 
 /* The notice code of each state change, by the path's last segment. */
@@ -662,7 +662,7 @@ static void change_ready(settings_req *sr)
 
 static void change_post(http_req *r)
 {
-	settings_start(r, SETTINGS_POST_ADMIN, change_ready);
+	SETTINGS_START(r, SETTINGS_POST_ADMIN, change_ready);
 }
 
 static const route_def ROUTES[] = {
