@@ -170,7 +170,7 @@ static const route_def ROUTES[] = {
 	  "limit:integer:page size, 1-200 (default 50);cursor:string:next_cursor of the previous page;"
 	  "status:string:active, revoked or expired;user:string:only this user's (id);"
 	  "client:string:only this client's (id)" },
-	{ ROUTER_DELETE, "/api/v1/connections/{id}", 0, rest_revoke, AUTH_API_TOKEN, AUTH_SCOPE_WRITE,
+	{ ROUTER_DELETE, "/api/v1/connections/{id}", ROUTE_NOTIFY_BARRIER, rest_revoke, AUTH_API_TOKEN, AUTH_SCOPE_WRITE,
 	  "Revoke an AI Connection: its tokens stop working on every instance at once (admin scope for "
 	  "another member's)" },
 };

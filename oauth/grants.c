@@ -133,21 +133,26 @@ void oauth_grants_shutdown(void)
 
 void oauth_on_notify(const char *channel, const char *payload, void *conninfo)
 {
-	bool reload_grants = !channel, reload_keys = !channel;
+	bool reconnected = !channel, keys_changed = false;
 	if (channel && !strncmp(payload, "grant:", 6))
 		oauth_grants_mark_revoked(payload + 6);
 	else if (channel && !strcmp(payload, "signing_keys:changed"))
-		reload_keys = true;
-	if (!reload_grants && !reload_keys)
+		keys_changed = true;
+	if (!reconnected && !keys_changed)
 		return;
 	/* Rare events (reconnects, key rotation): a short blocking connection on
-	 * the listener thread is simplest and never touches a worker loop. */
+	 * the listener thread is simplest and never touches a worker loop. A key
+	 * change only reloads; creating a key (which writes, and so notifies
+	 * every instance) happens only after a reconnect, when this instance may
+	 * have missed everything. */
 	PGconn *pg = PQconnectdb(conninfo ? conninfo : "");
 	if (PQstatus(pg) == CONNECTION_OK) {
-		if (reload_grants)
-			oauth_grants_init(pg);
 		char err[256];
-		if (reload_keys && oauth_keys_enabled() && !oauth_keys_ensure(pg, err, sizeof err))
+		if (reconnected)
+			oauth_grants_init(pg);
+		if (keys_changed)
+			oauth_keys_reload(pg);
+		else if (oauth_keys_enabled() && !oauth_keys_ensure(pg, err, sizeof err))
 			log_msg(LOG_ERROR, "oauth: %s", err);
 	}
 	PQfinish(pg);
