@@ -177,3 +177,36 @@ describe('Audit log', () => {
 		assert.doesNotMatch(o.body, /demo@example\.com|bulk 1/);
 	});
 });
+
+describe('several organizations', () => {
+	test('the switcher, ?org=, the remembered org, and the role of each org', async () => {
+		await addUser(s.w.cliEnv, { email: 'multi@example.com', org: 'demo', role: 'member', password: 'multi pw 12345678' });
+		await addUser(s.w.cliEnv, { email: 'multi@example.com', org: 'other', role: 'owner', password: 'multi pw 12345678' });
+		const jar = await s.signIn('multi@example.com', 'multi pw 12345678');
+		let r = await s.page(jar, '/settings/credentials?tab=api-tokens');
+		assertPageShape(r.body, 'multi');
+		assert.match(r.body, /Settings · Demo Org <span class="role-chip">member<\/span>/, 'first org by name');
+		assert.match(r.body, /<select id="org-switch" name="org"><option value="demo" selected>Demo Org<\/option><option value="other">Other Org<\/option>/);
+		assert.match(r.body, /<input type="hidden" name="tab" value="api-tokens">/, 'switching keeps the tab');
+		assert.deepEqual(postForms(r.body), []);
+
+		r = await s.page(jar, '/settings/credentials?tab=api-tokens&org=other');
+		assert.match(r.body, /Settings · Other Org <span class="role-chip">owner<\/span>/);
+		assert.match(r.body, /Generate API Token/);
+		assert.match(r.headers['set-cookie']?.join(';') ?? '', /cupd_org=other; Path=\/settings/);
+		r = await s.page(jar, ORG);
+		assert.match(r.body, /Settings · Other Org/, 'the org is remembered');
+		assert.ok(postForms(r.body).includes('/settings/organization/badges'));
+
+		// A form posts to the org it was rendered for, whatever the cookie says.
+		r = await s.submit(jar, r.body, '/settings/organization/badges');
+		assert.equal(r.status, 303);
+		assert.equal(r.headers.location, `${ORG}?org=other&done=badges-off`);
+		assert.equal(await s.sql("SELECT public_badges FROM orgs WHERE slug = 'other'"), 'f');
+		assert.equal(await s.sql("SELECT public_badges FROM orgs WHERE slug = 'demo'"), 't');
+		const demoAsMember = await post(s.srv, jar, '/settings/organization/badges',
+			{ csrf: csrfOf(jar.get('cupd_session')), org: 'demo', public_badges: 'off' });
+		assert.equal(demoAsMember.status, 403, 'a member of demo, whatever they are elsewhere');
+		assert.equal(await s.sql("SELECT public_badges FROM orgs WHERE slug = 'demo'"), 't');
+	});
+});
