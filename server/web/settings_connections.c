@@ -318,7 +318,7 @@ static void on_revoked(api_result *res, void *arg)
 		settings_fail_api(sr, res);
 		return;
 	}
-	settings_redirect(sr, TAB_PATH, "connection-revoked");
+	settings_redirect_synced(sr, TAB_PATH, "connection-revoked");
 }
 
 static void revoke_ready(settings_req *sr)
@@ -361,7 +361,7 @@ static void revoke_next(settings_req *sr)
 {
 	revoke_all *ra = sr->page;
 	if (ra->next == json_array_size(ra->ids)) {
-		settings_redirect(sr, TAB_PATH, "client-revoked");
+		settings_redirect_synced(sr, TAB_PATH, "client-revoked");
 		return;
 	}
 	const char *id = json_string_value(json_array_get(ra->ids, ra->next++));
@@ -409,7 +409,7 @@ static void on_client_revoked(api_result *res, void *arg)
 		nothing_to_revoke(sr);
 		return;
 	}
-	settings_redirect(sr, TAB_PATH, "client-revoked");
+	settings_redirect_synced(sr, TAB_PATH, "client-revoked");
 }
 
 static void revoke_client_ready(settings_req *sr)

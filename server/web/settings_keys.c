@@ -434,6 +434,11 @@ static void confirm_get(http_req *r)
 	SETTINGS_START(r, SETTINGS_READ_ADMIN, confirm_ready);
 }
 
+static void render_rotated(settings_req *sr, json_t *k)
+{
+	render_created(sr, k, true);
+}
+
 static void on_rotated(api_result *res, void *arg)
 {
 	settings_req *sr = arg;
@@ -441,7 +446,8 @@ static void on_rotated(api_result *res, void *arg)
 		settings_fail_api(sr, res);
 		return;
 	}
-	render_created(sr, res->data, true);
+	/* The old key was revoked: say so only once every instance refuses it. */
+	settings_after_sync(sr, res->data, render_rotated);
 }
 
 static void rotate_ready(settings_req *sr)
@@ -461,7 +467,7 @@ static void on_revoked(api_result *res, void *arg)
 		settings_fail_api(sr, res);
 		return;
 	}
-	settings_redirect(sr, LIST_PATH, "key-revoked");
+	settings_redirect_synced(sr, LIST_PATH, "key-revoked");
 }
 
 static void revoke_ready(settings_req *sr)

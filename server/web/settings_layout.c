@@ -231,6 +231,45 @@ void settings_redirect(settings_req *sr, const char *path, const char *done)
 	pages_redirect(r, loc);
 }
 
+enum { SYNC_TIMEOUT_MS = 500 };
+
+typedef struct sync_call {
+	settings_req *sr;
+	json_t *data;                               /* owned reference, or NULL */
+	void (*fn)(settings_req *sr, json_t *data); /* NULL: redirect */
+	char path[300];
+	char done[40];
+} sync_call;
+
+static void sync_done(void *arg)
+{
+	sync_call *c = arg;
+	if (c->fn)
+		c->fn(c->sr, c->data);
+	else
+		settings_redirect(c->sr, c->path, c->done[0] ? c->done : NULL);
+	json_decref(c->data);
+	free(c);
+}
+
+void settings_redirect_synced(settings_req *sr, const char *path, const char *done)
+{
+	sync_call *c = xcalloc(1, sizeof *c);
+	c->sr = sr;
+	snprintf(c->path, sizeof c->path, "%s", path);
+	snprintf(c->done, sizeof c->done, "%s", done ? done : "");
+	app_notify_barrier(sr->r, SYNC_TIMEOUT_MS, sync_done, c);
+}
+
+void settings_after_sync(settings_req *sr, json_t *data, void (*fn)(settings_req *sr, json_t *data))
+{
+	sync_call *c = xcalloc(1, sizeof *c);
+	c->sr = sr;
+	c->data = json_incref(data);
+	c->fn = fn;
+	app_notify_barrier(sr->r, SYNC_TIMEOUT_MS, sync_done, c);
+}
+
 /* ------------------------------------------------------------ notices */
 
 typedef struct notice {

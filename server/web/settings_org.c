@@ -247,7 +247,7 @@ static void on_role_set(api_result *res, void *arg)
 		settings_fail_api(sr, res);
 		return;
 	}
-	settings_redirect(sr, ORG_PATH, "role-changed");
+	settings_redirect_synced(sr, ORG_PATH, "role-changed");
 }
 
 static void role_ready(settings_req *sr)

@@ -617,13 +617,14 @@ typedef struct change {
 	const char *suffix;
 	const char *done;
 	void (*fn)(const api_ctx *ctx, const char *id, api_done_fn done, void *arg);
+	bool narrows;     /* answer only once every instance has it */
 } change;
 
 static const change CHANGES[] = {
-	{ "/revoke", "token-revoked", api_tokens_revoke },
-	{ "/disable", "token-disabled", api_tokens_disable },
-	{ "/enable", "token-enabled", api_tokens_enable },
-	{ "/end-grace", "grace-ended", api_tokens_end_grace },
+	{ "/revoke", "token-revoked", api_tokens_revoke, true },
+	{ "/disable", "token-disabled", api_tokens_disable, true },
+	{ "/enable", "token-enabled", api_tokens_enable, false },
+	{ "/end-grace", "grace-ended", api_tokens_end_grace, true },
 };
 
 static const change *change_of(const settings_req *sr)
@@ -645,13 +646,15 @@ static void on_changed(api_result *res, void *arg)
 	const char *back = settings_field(sr, "back");
 	const char *id = settings_str(res->data, "id");
 	bool detail = (back && !strcmp(back, "detail")) || !strcmp(c->done, "grace-ended");
-	if (detail && id) {
-		char path[120];
+	char path[120];
+	if (detail && id)
 		token_path(path, sizeof path, id, "");
+	else
+		snprintf(path, sizeof path, "%s", LIST_PATH);
+	if (c->narrows)
+		settings_redirect_synced(sr, path, c->done);
+	else
 		settings_redirect(sr, path, c->done);
-		return;
-	}
-	settings_redirect(sr, LIST_PATH, c->done);
 }
 
 static void change_ready(settings_req *sr)
