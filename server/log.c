@@ -117,6 +117,27 @@ void log_flush_thread(void)
 	access_len = 0;
 }
 
+/* Writes prefix then v in decimal into out; returns the length written. */
+static int put_int(char *out, const char *prefix, long long v)
+{
+	int n = 0;
+	while (*prefix)
+		out[n++] = *prefix++;
+	char digits[24];
+	int d = 0;
+	bool neg = v < 0;
+	unsigned long long u = neg ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+	do {
+		digits[d++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (neg)
+		out[n++] = '-';
+	while (d)
+		out[n++] = digits[--d];
+	return n;
+}
+
 void log_access(const log_access_entry *e)
 {
 	if (!access_enabled)
@@ -133,10 +154,26 @@ void log_access(const log_access_entry *e)
 	memcpy(line + n, "\",\"path\":\"", 10);
 	n += 10;
 	log_json_escape(line, cap - 180, &n, e->path);
-	int w = snprintf(line + n, cap - n, "\",\"status\":%d,\"duration_ms\":%.3f,\"bytes\":%ld,\"request_id\":\"",
-	                 e->status, e->duration_ms, e->bytes_out);
-	if (w > 0)
-		n += (size_t)w < cap - n ? (size_t)w : cap - n - 1;
+	/* Numbers by hand: "%.3f" through vfprintf was a visible share of a
+	 * request's cost. Duration is written as milliseconds with 3 decimals. */
+	char num[64];
+	long long us = (long long)(e->duration_ms * 1000.0 + 0.5);
+	int k = put_int(num, "\",\"status\":", e->status);
+	k += put_int(num + k, ",\"duration_ms\":", us / 1000);
+	num[k++] = '.';
+	num[k++] = (char)('0' + (us / 100) % 10);
+	num[k++] = (char)('0' + (us / 10) % 10);
+	num[k++] = (char)('0' + us % 10);
+	num[k] = '\0';
+	if (n + (size_t)k + 64 < cap) {
+		memcpy(line + n, num, (size_t)k);
+		n += (size_t)k;
+		k = put_int(num, ",\"bytes\":", e->bytes_out);
+		memcpy(line + n, num, (size_t)k);
+		n += (size_t)k;
+		memcpy(line + n, ",\"request_id\":\"", 15);
+		n += 15;
+	}
 	log_json_escape(line, cap - 60, &n, e->request_id);
 	memcpy(line + n, "\",\"ip\":\"", 8);
 	n += 8;
