@@ -203,6 +203,14 @@ static void list_reply(api_result *res, void *call)
 static void whoami(mcp_call *call, json_t *args)
 {
 	(void)args;
+	/* API Tokens: straight from the cached principal; connections: from the database. */
+	json_t *doc = api_account_from_principal(call->who);
+	if (doc) {
+		api_result res = { .status = API_OK, .data = doc };
+		mcp_tool_reply(&res, call);
+		json_decref(doc);
+		return;
+	}
 	api_account_get(&call->ctx, mcp_tool_reply, call);
 }
 

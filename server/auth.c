@@ -576,7 +576,8 @@ static bool decide_cached(http_req *r, const char *hash, auth_need need, auth_sc
 
 static const db_stmt LOOKUP_TOKEN = {
 	"auth_lookup_api_token",
-	"SELECT t.id, t.org_id, o.slug AS org_slug, o.name AS org_name, t.user_id, u.email, t.name, t.scope, m.role, "
+	"SELECT t.id, t.org_id, o.slug AS org_slug, o.name AS org_name, t.user_id, u.email, u.name AS user_name, "
+	"  t.name, t.scope, m.role, "
 	"  coalesce(extract(epoch FROM t.expires_at)::int8, 0) AS expires_at, "
 	"  coalesce(extract(epoch FROM t.grace_until)::int8, 0) AS grace_until, "
 	"  t.disabled_at IS NOT NULL AS disabled, t.revoked_at IS NOT NULL AS revoked, "
@@ -619,6 +620,7 @@ static entry *entry_from_row(const gate *g, const PGresult *res)
 	if (g->kind == CREDS_API_TOKEN) {
 		copy_col(e->p.user_id, sizeof e->p.user_id, res, "user_id");
 		copy_col(e->p.user_email, sizeof e->p.user_email, res, "email");
+		copy_col(e->p.user_name, sizeof e->p.user_name, res, "user_name");
 		copy_col(e->p.role, sizeof e->p.role, res, "role");
 		e->p.token_scope = auth_scope_parse(db_get(res, 0, "scope"));
 		db_get_i64(res, 0, "expires_at", &e->p.expires_at);

@@ -43,6 +43,7 @@ typedef struct auth_principal {
 	char org_name[201];
 	char user_id[37];         /* API Token: the user it acts as */
 	char user_email[255];
+	char user_name[201];
 	char project_id[37];      /* SDK Key: its project */
 	char name[101];           /* credential name */
 	char role[8];             /* owner | admin | member (API Token) */

@@ -28,3 +28,14 @@ void api_account_get(const api_ctx *ctx, api_done_fn done, void *arg)
 	const char *params[] = { ctx->org_id, ctx->user_id, ctx->actor_kind, ctx->actor_id, auth_scope_name(ctx->scope) };
 	api_run(ctx, &ACCOUNT, params, API_OK, done, arg);
 }
+
+json_t *api_account_from_principal(const auth_principal *p)
+{
+	if (!p || p->kind != CREDS_API_TOKEN)
+		return NULL;
+	return json_pack("{s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s}}",
+	                 "org", "id", p->org_id, "slug", p->org_slug, "name", p->org_name,
+	                 "user", "id", p->user_id, "email", p->user_email, "name", p->user_name, "role", p->role,
+	                 "credential", "kind", "api_token", "id", p->cred_id, "scope", auth_scope_name(p->scope),
+	                 "name", p->name);
+}
