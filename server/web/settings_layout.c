@@ -222,10 +222,16 @@ void settings_fail_api(settings_req *sr, const api_result *res)
 
 void settings_redirect(settings_req *sr, const char *path, const char *done)
 {
+	/* path, then org (a slug) and done (a notice code): neither needs encoding. */
 	char loc[600];
-	const char *slug = sr->org ? sr->org->slug : NULL;
-	snprintf(loc, sizeof loc, "%s%s%s%s%s%s", path, slug ? (strchr(path, '?') ? "&org=" : "?org=") : "",
-	         slug ? slug : "", done ? ((slug || strchr(path, '?')) ? "&done=" : "?done=") : "", done ? done : "", "");
+	size_t n = (size_t)snprintf(loc, sizeof loc, "%s", path);
+	char sep = strchr(path, '?') ? '&' : '?';
+	if (sr->org && n < sizeof loc) {
+		n += (size_t)snprintf(loc + n, sizeof loc - n, "%corg=%s", sep, sr->org->slug);
+		sep = '&';
+	}
+	if (done && n < sizeof loc)
+		snprintf(loc + n, sizeof loc - n, "%cdone=%s", sep, done);
 	http_req *r = sr->r;
 	settings_req_free(sr);
 	pages_redirect(r, loc);

@@ -24,7 +24,9 @@
  * Every POST carries the session CSRF token (403 page without it), and
  * answers 303 to a GET page (POST/redirect/GET), except the two that show a
  * new secret once: that page is the POST response itself (Cache-Control:
- * no-store), so no later GET can show the secret again.
+ * no-store), so no later GET can show the secret again. A POST that ends
+ * or narrows a credential answers only after the notify barrier, as its
+ * REST route does (settings_redirect_synced).
  *
  * All functions run on the request's loop. */
 #ifndef CUPD_WEB_SETTINGS_LAYOUT_H
