@@ -78,6 +78,18 @@ static const cfg_key KEYS[] = {
 	  "a browser session ends after this many minutes without use" },
 	{ "CUPD_SESSION_MAX_HOURS", T_INT, F(session_max_hours), "168", 1, 8760,
 	  "a browser session ends this many hours after sign-in, however much it is used" },
+	{ "CUPD_CIMD_TIMEOUT_MS", T_INT, F(cimd_timeout_ms), "3000", 100, 30000,
+	  "Client ID Metadata Documents: total time to resolve, connect and read one document" },
+	{ "CUPD_CIMD_CACHE_MIN_SECONDS", T_INT, F(cimd_cache_min_seconds), "300", 1, 86400,
+	  "shortest time a fetched client document is cached (no-store, small max-age); lower only in tests" },
+	{ "CUPD_CIMD_CACHE_MAX_SECONDS", T_INT, F(cimd_cache_max_seconds), "86400", 1, 604800,
+	  "longest time a fetched client document is cached, whatever its Cache-Control max-age says" },
+	{ "CUPD_CIMD_PINNED_FILE", T_STR, F(cimd_pinned_file), "", 0, 0,
+	  "JSON file mapping client_id URLs to pinned client documents, used without fetching (empty: none)" },
+	{ "CUPD_CIMD_CA_FILE", T_STR, F(cimd_ca_file), "", 0, 0,
+	  "PEM file of CAs trusted for document fetches in addition to the system store (tests; empty: none)" },
+	{ "CUPD_CIMD_ALLOW_INSECURE_LOOPBACK", T_BOOL, F(cimd_allow_insecure_loopback), "off", 0, 0,
+	  "TESTS AND DEVELOPMENT ONLY: fetch client documents from loopback addresses (never in production)" },
 	{ "CUPD_USAGE_FLUSH_MS", T_INT, F(usage_flush_ms), "5000", 100, 600000,
 	  "how often batched last-used times and counts are written" },
 	{ "CUPD_STATUS_WINDOW_SECONDS", T_INT, F(status_window_seconds), "300", 1, 86400,
@@ -91,6 +103,13 @@ static const cfg_key KEYS[] = {
 	{ "CUPD_STATUS_MIN_SAMPLES", T_INT, F(status_min_samples), "20", 1, 1000000,
 	  "fewer events than this in the window keep a service's previous status" },
 };
+
+static const cfg *current; /* set by cfg_load, before threads start */
+
+const cfg *cfg_get(void)
+{
+	return current;
+}
 
 static bool parse_long(const char *s, long *out)
 {
@@ -246,10 +265,15 @@ bool cfg_load(cfg *out, FILE *err)
 		fprintf(err, "cupd: CUPD_STATUS_DEGRADED <= CUPD_STATUS_PARTIAL <= CUPD_STATUS_MAJOR must hold\n");
 		goto fail;
 	}
+	if (out->cimd_cache_min_seconds > out->cimd_cache_max_seconds) {
+		fprintf(err, "cupd: CUPD_CIMD_CACHE_MIN_SECONDS must not exceed CUPD_CIMD_CACHE_MAX_SECONDS\n");
+		goto fail;
+	}
 	if (out->workers == 0) {
 		long cores = sysconf(_SC_NPROCESSORS_ONLN);
 		out->workers = cores > 0 ? (int)(cores > 64 ? 64 : cores) : 1;
 	}
+	current = out;
 	return true;
 fail:
 	cfg_cleanup(out);
@@ -258,6 +282,8 @@ fail:
 
 void cfg_cleanup(cfg *c)
 {
+	if (c == current)
+		current = NULL;
 	for (size_t i = 0; i < sizeof KEYS / sizeof KEYS[0]; i++)
 		if (KEYS[i].type == T_STR || KEYS[i].type == T_URL) {
 			char **p = (char **)((char *)c + KEYS[i].offset);

@@ -49,6 +49,12 @@ typedef struct cfg {
 	int access_token_minutes;  /* lifetime of OAuth access tokens (B43) */
 	int session_idle_minutes;  /* browser session ends after this long unused */
 	int session_max_hours;     /* ... and this long after sign-in, used or not */
+	int cimd_timeout_ms;       /* Client ID Metadata Document fetch: whole-fetch limit */
+	int cimd_cache_min_seconds; /* ... cache lifetime floor (no-store, tiny max-age) */
+	int cimd_cache_max_seconds; /* ... cache lifetime ceiling */
+	char *cimd_pinned_file;    /* JSON file of pinned documents (client_id URL → document); "" = none */
+	char *cimd_ca_file;        /* PEM CAs trusted for fetches besides the system store; "" = none */
+	bool cimd_allow_insecure_loopback; /* tests/development only: fetch from loopback addresses */
 } cfg;
 
 /* Reads every variable from the environment into *out. On a bad value writes
@@ -58,6 +64,11 @@ bool cfg_load(cfg *out, FILE *err);
 
 /* Frees the strings owned by c. */
 void cfg_cleanup(cfg *c);
+
+/* The configuration the last successful cfg_load filled (main's, which
+ * lives as long as the process), or NULL. For modules that are not handed
+ * one; read-only. */
+const cfg *cfg_get(void);
 
 /* Prints the configuration reference (name, default, meaning) for --help. */
 void cfg_print_help(FILE *out);
