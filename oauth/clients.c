@@ -1,5 +1,5 @@
-/* clients.c: client lookup (DCR rows; CIMD later) and the redirect URI
- * policy of registration and matching (see clients.h). */
+/* clients.c: client lookup (DCR rows; URL client_ids through cimd.h) and
+ * the redirect URI policy of registration and matching (see clients.h). */
 #include "clients.h"
 
 #include <jansson.h>
@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cimd.h"
 #include "log.h"
 #include "xmem.h"
 
@@ -244,7 +245,9 @@ static const db_stmt LOOKUP = {
 	"SELECT id, client_id, registered_via, encode(client_secret_hash, 'hex') AS secret, "
 	"  token_endpoint_auth_method AS method, client_name, client_uri, logo_uri, "
 	"  array_to_json(redirect_uris)::text AS redirect_uris, "
-	"  'refresh_token' = ANY (grant_types) AS allows_refresh "
+	"  'refresh_token' = ANY (grant_types) AS allows_refresh, "
+	"  coalesce(cache_until > now(), false) AS fresh, "
+	"  coalesce(fetched_at > now() - make_interval(days => 7), false) AS recent "
 	"FROM oauth_clients WHERE client_id = $1",
 	1,
 };
@@ -252,6 +255,7 @@ static const db_stmt LOOKUP = {
 typedef struct lookup {
 	oauth_client_fn done;
 	void *arg;
+	db_pool *db;
 	struct event_base *base;
 	char *client_id;     /* owned */
 } lookup;
@@ -300,16 +304,21 @@ static oauth_client *client_from_row(const PGresult *res)
 	return c;
 }
 
-/* Client ID Metadata Documents (REQUIREMENTS B26-B29): an https client_id
- * with no stored (fetched or pinned) row would be fetched here, SSRF-safe and
- * size-capped, then validated like a registration and cached in
- * oauth_clients with registered_via 'cimd'. Until that fetcher exists the
- * client is unknown (invalid_client), and metadata does not advertise CIMD
- * (E22), so conforming clients fall back to DCR. */
-static void cimd_resolve(lookup *l)
+/* Client ID Metadata Documents (REQUIREMENTS B26-B29): a URL client_id is
+ * pinned in configuration, or stored from an earlier fetch and still fresh,
+ * or fetched now (SSRF-safe, size-capped, validated like a registration) and
+ * stored with registered_via 'cimd' (cimd.h). stored is the row read here
+ * (ownership passes), or NULL. */
+static void cimd_resolve(lookup *l, oauth_client *stored, const PGresult *res)
 {
-	l->done(NULL, DB_OK, "client metadata documents are not supported yet; register the client (RFC 7591)",
-	        l->arg);
+	oauth_cimd_stored s = { .client = stored };
+	if (stored) {
+		const char *via = db_get(res, 0, "registered_via");
+		s.pinned_row = via && !strcmp(via, "pinned");
+		s.fresh = db_get_bool(res, 0, "fresh");
+		s.recent = db_get_bool(res, 0, "recent");
+	}
+	oauth_cimd_resolve(l->db, l->base, l->client_id, s, l->done, l->arg);
 }
 
 static void lookup_done(const db_result *res, void *arg)
@@ -321,9 +330,12 @@ static void lookup_done(const db_result *res, void *arg)
 		oauth_client *c = client_from_row(res->res);
 		if (!c)
 			log_msg(LOG_ERROR, "oauth: client row %s is inconsistent (secret)", l->client_id);
-		l->done(c, c ? DB_OK : DB_ERROR, c ? NULL : "inconsistent client row", l->arg);
+		if (c && c->cimd)
+			cimd_resolve(l, c, res->res);
+		else
+			l->done(c, c ? DB_OK : DB_ERROR, c ? NULL : "inconsistent client row", l->arg);
 	} else if (!strncmp(l->client_id, "https://", 8)) {
-		cimd_resolve(l);
+		cimd_resolve(l, NULL, NULL);
 	} else {
 		l->done(NULL, DB_OK, NULL, l->arg);
 	}
@@ -342,6 +354,7 @@ void oauth_client_lookup(db_pool *db, struct event_base *base, const char *clien
 	lookup *l = xcalloc(1, sizeof *l);
 	l->done = done;
 	l->arg = arg;
+	l->db = db;
 	l->base = base;
 	l->client_id = xstrdup(client_id);
 	const char *params[] = { client_id };

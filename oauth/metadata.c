@@ -5,14 +5,14 @@
  * (C31: never from Host or X-Forwarded-*), and ignores MCP-Protocol-Version
  * (B17). The issuer is CUPD_PUBLIC_URL byte for byte (B13, B18).
  *
- * Client ID Metadata Documents are deliberately NOT advertised
- * (client_id_metadata_document_supported) until the fetcher and the pinned
- * vendor documents exist (B26, B28, E22): advertising them makes Claude and
- * Claude Code skip DCR. */
+ * client_id_metadata_document_supported is advertised only while URL
+ * client_ids can be resolved, fetched or pinned (cimd.h; B26, B28, E22):
+ * advertising it makes Claude and Claude Code skip DCR. */
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "cimd.h"
 #include "endpoint.h"
 #include "keys.h"
 #include "oauth.h"
@@ -66,6 +66,7 @@ static json_t *as_document(void)
 	                    json_pack("[s, s]", "client_secret_basic", "client_secret_post"));
 	json_object_set_new(doc, "scopes_supported", scopes());
 	json_object_set_new(doc, "authorization_response_iss_parameter_supported", json_true());
+	json_object_set_new(doc, "client_id_metadata_document_supported", json_boolean(oauth_cimd_available()));
 	json_object_set_new(doc, "service_documentation", url("/settings/credentials"));
 	json_decref(auth_methods);
 	return doc;
