@@ -205,7 +205,7 @@ void api_reply(http_req *r, api_result *res)
 		/* A revocation: answer once every instance has it (app_notify_barrier). */
 		held_reply *h = xmalloc(sizeof *h);
 		*h = (held_reply){ r, res->status, json_incref(res->data) };
-		app_notify_barrier(r, 500, held_reply_send, h);
+		app_notify_barrier(r, APP_BARRIER_TIMEOUT_MS, held_reply_send, h);
 		return;
 	}
 	switch (res->status) {

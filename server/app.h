@@ -18,6 +18,7 @@ typedef struct app_worker {
 	db_pool *db;                  /* this worker's connections */
 	db_subscription *notify_sub;  /* NOTIFY delivery onto this loop */
 	struct event *usage_timer;    /* worker 0 only: writes batched last-used data */
+	struct event *heartbeat_timer; /* worker 0 only: keeps this instance in cupd_instances */
 } app_worker;
 
 typedef struct app {
@@ -28,16 +29,22 @@ typedef struct app {
 /* The listener thread's hook (db_listener_start's on_thread): applies
  * revocations of credentials and AI Connections the moment they arrive.
  * arg is the database conninfo (for rare blocking reloads on that thread). */
-void app_on_notify_thread(const char *channel, const char *payload, void *arg);
+char *app_on_notify_thread(const char *channel, const char *payload, void *arg);
 
-/* Runs cont(arg) on r's loop once this process's LISTEN connection has
- * received a barrier NOTIFY committed after everything r wrote so far (or
- * after timeout_ms). PostgreSQL delivers notifications to every listener
- * in commit order at about the same moment, so by then the other instances
- * have the earlier notifications (revocations) too: answering a revoke only
- * after the barrier means the caller's next request, to any instance, sees
- * it. cont always runs exactly once, possibly before this returns. */
+/* Gives this process its instance id (cupd_instances). Call once in main. */
+void app_instance_init(void);
+
+/* Runs cont(arg) on r's loop once every live instance (cupd_instances) has
+ * confirmed a barrier NOTIFY committed after everything r wrote so far, or
+ * after timeout_ms. Each listener applies notifications in commit order on
+ * its own thread and confirms the barrier from there, so when all have
+ * confirmed, every instance has applied the earlier notifications
+ * (revocations): the caller's next request, wherever it lands, sees them.
+ * cont always runs exactly once, possibly before this returns. */
 void app_notify_barrier(http_req *r, int timeout_ms, void (*cont)(void *arg), void *arg);
+
+/* How long a revocation waits for a starved or partitioned instance. */
+enum { APP_BARRIER_TIMEOUT_MS = 2000 };
 
 /* Hooks that create and destroy each worker's app_worker; a is borrowed. */
 http_hooks app_hooks(app *a);

@@ -40,8 +40,9 @@ struct db_listener {
 	db_subscription *subs;
 	atomic_bool connected;
 	atomic_bool stopping;
-	db_notify_fn on_thread;
+	db_notify_thread_fn on_thread;
 	void *on_thread_arg;
+	PGconn *pg;                  /* the LISTEN connection; listener thread only */
 };
 
 static void on_deliver(evutil_socket_t fd, short what, void *arg)
@@ -67,8 +68,13 @@ static void on_deliver(evutil_socket_t fd, short what, void *arg)
 
 static void broadcast(db_listener *l, const char *channel, const char *payload)
 {
-	if (l->on_thread)
-		l->on_thread(channel, payload ? payload : "", l->on_thread_arg);
+	char *reply = l->on_thread ? l->on_thread(channel, payload ? payload : "", l->on_thread_arg) : NULL;
+	if (reply && channel && l->pg) {
+		/* PQexec blocks even in non-blocking mode; this thread may wait. */
+		const char *params[] = { channel, reply };
+		PQclear(PQexecParams(l->pg, "SELECT pg_notify($1, $2)", 2, NULL, params, NULL, NULL, 0));
+	}
+	free(reply);
 	pthread_mutex_lock(&l->lock);
 	for (db_subscription *s = l->subs; s; s = s->next) {
 		msg *m = xcalloc(1, sizeof *m);
@@ -133,6 +139,7 @@ static void *listener_main(void *arg)
 			continue;
 		}
 		backoff = 50;
+		l->pg = pg;
 		atomic_store(&l->connected, true);
 		broadcast(l, NULL, NULL); /* reload: anything sent while away is lost */
 		while (!wait_or_stop(l, PQsocket(pg), 1000)) {
@@ -147,6 +154,7 @@ static void *listener_main(void *arg)
 				break;
 		}
 		atomic_store(&l->connected, false);
+		l->pg = NULL;
 		if (!atomic_load(&l->stopping))
 			log_msg(LOG_WARN, "db listener: connection lost, reconnecting");
 		PQfinish(pg);
@@ -165,7 +173,7 @@ static bool valid_channel(const char *s)
 }
 
 db_listener *db_listener_start(const char *conninfo, const char *const *channels, int nchannels,
-                               db_notify_fn on_thread, void *on_thread_arg)
+                               db_notify_thread_fn on_thread, void *on_thread_arg)
 {
 	for (int i = 0; i < nchannels; i++)
 		if (!valid_channel(channels[i]))

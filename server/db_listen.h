@@ -19,12 +19,17 @@ typedef struct db_subscription db_subscription;
 /* channel == NULL means "(re)connected: reload". Runs on the subscriber's loop. */
 typedef void (*db_notify_fn)(const char *channel, const char *payload, void *arg);
 
+/* Like db_notify_fn, on the listener thread; may return a payload
+ * (malloc'd, freed by the listener) that the listener NOTIFYs back on the
+ * same channel right away, from its own connection. */
+typedef char *(*db_notify_thread_fn)(const char *channel, const char *payload, void *arg);
+
 /* Starts the listener thread. Channel names must be plain identifiers.
  * on_thread (may be NULL) runs on the listener thread itself for every
  * message, before any subscriber sees it: for state that must change the
  * moment a NOTIFY arrives (revocations), guarded by its own locks. */
 db_listener *db_listener_start(const char *conninfo, const char *const *channels, int nchannels,
-                               db_notify_fn on_thread, void *on_thread_arg);
+                               db_notify_thread_fn on_thread, void *on_thread_arg);
 
 /* Stops the thread and closes the connection. All subscriptions must be gone. */
 void db_listener_stop(db_listener *l);

@@ -91,6 +91,7 @@ static int serve(const cfg *c)
 	if (!clientip_init(c->trusted_proxies, stderr))
 		return 2;
 	oauth_init(c);
+	app_instance_init();
 	char err[256];
 	if (*c->key_encryption_key && !oauth_keys_configure(c, err, sizeof err)) {
 		log_msg(LOG_ERROR, "%s", err);

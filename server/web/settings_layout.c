@@ -237,8 +237,6 @@ void settings_redirect(settings_req *sr, const char *path, const char *done)
 	pages_redirect(r, loc);
 }
 
-enum { SYNC_TIMEOUT_MS = 500 };
-
 typedef struct sync_call {
 	settings_req *sr;
 	json_t *data;                               /* owned reference, or NULL */
@@ -264,7 +262,7 @@ void settings_redirect_synced(settings_req *sr, const char *path, const char *do
 	c->sr = sr;
 	snprintf(c->path, sizeof c->path, "%s", path);
 	snprintf(c->done, sizeof c->done, "%s", done ? done : "");
-	app_notify_barrier(sr->r, SYNC_TIMEOUT_MS, sync_done, c);
+	app_notify_barrier(sr->r, APP_BARRIER_TIMEOUT_MS, sync_done, c);
 }
 
 void settings_after_sync(settings_req *sr, json_t *data, void (*fn)(settings_req *sr, json_t *data))
@@ -273,7 +271,7 @@ void settings_after_sync(settings_req *sr, json_t *data, void (*fn)(settings_req
 	c->sr = sr;
 	c->data = json_incref(data);
 	c->fn = fn;
-	app_notify_barrier(sr->r, SYNC_TIMEOUT_MS, sync_done, c);
+	app_notify_barrier(sr->r, APP_BARRIER_TIMEOUT_MS, sync_done, c);
 }
 
 /* ------------------------------------------------------------ notices */
