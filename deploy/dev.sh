@@ -59,7 +59,7 @@ install_missing() {
 deps() {
 	local pkgs=(build-essential cmake pkg-config libevent-dev libjansson-dev libjwt-dev
 		libssl-dev libpq-dev postgresql-15 libcmocka-dev libargon2-dev clang
-		libclang-rt-14-dev wrk curl)
+		libclang-rt-14-dev wrk curl openssl ca-certificates acl)
 	# A Node.js from elsewhere (nvm, a vendor package) is fine: only add
 	# Debian's when there is no node at all.
 	command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)
@@ -122,6 +122,11 @@ cmd_run() {
 	else
 		say "using DATABASE_URL from the environment; no private cluster"
 	fi
+
+	# Claude's and Claude Code's client metadata documents, pinned because
+	# their host may refuse fetches from data centres (REQUIREMENTS B28).
+	: "${CUPD_CIMD_PINNED_FILE:=$ROOT/deploy/cimd-pinned.json}"
+	export CUPD_CIMD_PINNED_FILE
 
 	build/cupd migrate
 	build/cupd seed-demo --password-file "$ROOT/var/demo-password"

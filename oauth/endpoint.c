@@ -269,6 +269,14 @@ static void on_client(oauth_client *c, db_status st, const char *why, void *arg)
 {
 	authn *a = arg;
 	http_req *r = a->r;
+	if (st != DB_OK && why) {
+		/* A client metadata document that could not be fetched or was refused:
+		 * the client cannot be authenticated (RFC 6749 §5.2), not a server fault. */
+		char msg[400];
+		snprintf(msg, sizeof msg, "The client_id's metadata document could not be used: %s", why);
+		oauth_reply_invalid_client(r, a->basic, msg);
+		goto out;
+	}
 	if (st != DB_OK) {
 		oauth_reply_db_failure(r, st);
 		goto out;

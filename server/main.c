@@ -7,6 +7,7 @@
 
 #include "app.h"
 #include "auth.h"
+#include "cimd.h"
 #include "clientip.h"
 #include "grants.h"
 #include "keys.h"
@@ -100,6 +101,9 @@ static int serve(const cfg *c)
 	if (!*c->key_encryption_key)
 		log_msg(LOG_WARN, "CUPD_KEY_ENCRYPTION_KEY is not set: the OAuth server cannot issue tokens "
 		                  "(its endpoints answer 503) until it is");
+	/* A bad pinned-documents or CA file stops start-up instead of first use. */
+	if (!oauth_cimd_init(c))
+		return 2;
 	metrics_init(c->workers);
 	/* argon2id and JWT signing: one thread per core, off the event loops. */
 	workpool *pool = workpool_new(c->workers);
@@ -128,6 +132,7 @@ out:
 	workpool_free(pool);
 	router_free(rt);
 	auth_shutdown();
+	oauth_cimd_shutdown();
 	oauth_grants_shutdown();
 	oauth_keys_shutdown();
 	ratelimit_shutdown();

@@ -64,7 +64,7 @@ describe('authorization server metadata (RFC 8414)', () => {
 		for (const [k, v] of Object.entries(m))
 			if (k.endsWith('_endpoint') || k.endsWith('_uri') || k === 'service_documentation')
 				assert.ok(v.startsWith(`${PUBLIC}/`), `B22: ${k} is absolute under the issuer`);
-		assert.equal(m.client_id_metadata_document_supported, undefined, 'B26, E22: CIMD not advertised yet');
+		assert.equal(m.client_id_metadata_document_supported, true, 'B26: CIMD advertised once it works');
 	});
 
 	test('C31: Host and X-Forwarded-* never change the issuer', async () => {

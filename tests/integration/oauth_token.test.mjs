@@ -282,12 +282,14 @@ describe('client authentication', () => {
 		assertOAuthError(await f.token(gone, codeParams(c)), 401, 'invalid_client');
 	});
 
-	test('B29, E22: an https client_id without a stored document is invalid_client (CIMD not offered yet)', async () => {
-		const r = await f.post('/oauth/token', { grant_type: 'authorization_code', code: 'x', code_verifier: newVerifier(),
-			client_id: 'https://claude.ai/oauth/claude-code-client-metadata' });
-		assertOAuthError(r, 401, 'invalid_client');
-		assert.match(r.json.error_description, /metadata documents are not supported/);
-	});
+	test('B27, B29: a metadata-document client_id that cannot be used is invalid_client, not a server error',
+		async () => {
+			// A private address is refused before any connection (SSRF), so no network is needed.
+			const r = await f.post('/oauth/token', { grant_type: 'authorization_code', code: 'x',
+				code_verifier: newVerifier(), client_id: 'https://10.0.0.1/client.json' });
+			assertOAuthError(r, 401, 'invalid_client');
+			assert.match(r.json.error_description, /metadata document/);
+		});
 
 	test('C39: OPTIONS on the token endpoint is a permissive preflight', async () => {
 		const r = await request({ port: f.srv.port, method: 'OPTIONS', path: '/oauth/token' });
