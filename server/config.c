@@ -115,6 +115,8 @@ static bool parse_long(const char *s, long *out)
 {
 	char *end;
 	errno = 0;
+	if (!(*s == '-' || (*s >= '0' && *s <= '9')))
+		return false; /* strtol would skip spaces and accept '+' */
 	long v = strtol(s, &end, 10);
 	if (errno || end == s || *end)
 		return false;
