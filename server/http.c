@@ -38,6 +38,7 @@ typedef struct worker {
 	void *ctx;                  /* from hooks.worker_start */
 	int in_flight;              /* requests not yet answered (this loop only) */
 	bool draining;
+	bool exiting;               /* loopexit scheduled */
 	struct timespec drain_deadline;
 	uint64_t rng[2];            /* request-id generator state, not a secret */
 	bool clean;
@@ -524,12 +525,16 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	bool late = now.tv_sec > w->drain_deadline.tv_sec ||
 	            (now.tv_sec == w->drain_deadline.tv_sec && now.tv_nsec >= w->drain_deadline.tv_nsec);
-	if (w->in_flight == 0 || late) {
+	if ((w->in_flight == 0 || late) && !w->exiting) {
 		w->clean = (w->in_flight == 0);
+		w->exiting = true;
 		if (late)
 			log_msg(LOG_WARN, "worker %d: %d request(s) still running after the shutdown grace period",
 			        w->index, w->in_flight);
-		event_base_loopexit(w->base, NULL);
+		/* The last replies may still sit in output buffers; evhttp_free would
+		 * drop them. Keep the loop running a moment so they are written. */
+		struct timeval flush = { 0, 200 * 1000 };
+		event_base_loopexit(w->base, &flush);
 	}
 }
 

@@ -88,7 +88,7 @@ describe('endpoint and methods (A1-A3, E1)', () => {
 
 	// server/http.c writes the body of every answer to HEAD too (also /healthz,
 	// /api/v1/whoami): a core HTTP bug, reported; this turns green once fixed.
-	test('A3: HEAD answers carry no body', { todo: 'server/http.c sends bodies on HEAD' }, async () => {
+	test('A3: HEAD answers carry no body', async () => {
 		assert.equal((await head(f.read)).body, '');
 	});
 });
@@ -469,8 +469,13 @@ describe('limits (A37)', () => {
 	test('A37: a body over CUPD_MAX_BODY_BYTES → 413', async () => {
 		const c = await session();
 		const pad = 'x'.repeat(1100 * 1024);
-		const r = await c.post({ jsonrpc: '2.0', id: 1, method: 'ping', params: { pad } });
-		assert.equal(r.status, 413, r.body?.slice(0, 200));
+		// The server may answer 413 and close while the client is still writing
+		// the body; then the client sees EPIPE/ECONNRESET instead of the answer.
+		const r = await c.post({ jsonrpc: '2.0', id: 1, method: 'ping', params: { pad } }).catch((e) => ({ error: e }));
+		if (r.error)
+			assert.ok(['EPIPE', 'ECONNRESET'].includes(r.error.code), String(r.error));
+		else
+			assert.equal(r.status, 413, r.body?.slice(0, 200));
 		assert.deepEqual(await c.result('ping'), {}, 'the server is fine afterwards');
 	});
 });

@@ -74,16 +74,12 @@ describe('SIGTERM drains', () => {
 		const ex = await srv.exited;
 		assert.equal(res.status, 200, 'the in-flight request still completes');
 		assert.equal(ex.code, 0, `exit status; stderr:\n${srv.stderr()}`);
-		// Refused is the requirement (next test); today the kernel still
-		// accepts into the backlog and the connection is reset at exit.
+		// Refused is the requirement (next test).
 		assert.notEqual(outcome, 'answered', 'a connection made after SIGTERM was served');
 		assert.notEqual(outcome, 'hang', 'a connection made after SIGTERM hung past the exit');
 	});
 
-	test('issue 2 "stop accepting": new connections are refused soon after SIGTERM', {
-		todo: 'BUG server/http.c: listen_fd stays open until http_server_free, so the kernel keeps ' +
-			'accepting during the drain; connections are reset at exit instead of refused',
-	}, async () => {
+	test('issue 2 "stop accepting": new connections are refused soon after SIGTERM', async () => {
 		const srv = await startCupd({ cluster, workers: 1, debug: true });
 		const { p } = await inFlightSleep(srv, 1.5);
 		srv.proc.kill('SIGTERM');
