@@ -544,6 +544,9 @@ static void reply_verdict(http_req *r, auth_need need, verdict v)
 		reply_401(r, need, true, "The user this API Token acts as is no longer a member of its organization.");
 		return;
 	case V_ORIGIN:
+		/* A page on a refused origin must not read anything, this answer included. */
+		http_remove_header(r, "Access-Control-Allow-Origin");
+		http_remove_header(r, "Access-Control-Expose-Headers");
 		http_reply_error(r, 403, "origin_not_allowed",
 		                 "This SDK Key does not allow requests from this Origin; add it to the key's allowed origins.");
 		return;
@@ -680,9 +683,26 @@ static void lookup_done(const db_result *res, void *arg)
 	free(g);
 }
 
+/* SDK Keys are publishable and used from browsers: answers on their routes,
+ * refusals such as 401 and 429 included, are readable by the calling page
+ * (the Origin is echoed, never "*"), so an SDK can tell a revoked key from a
+ * network error. Only an Origin outside the key's allowlist reads nothing. */
+static void sdk_cors_headers(http_req *r)
+{
+	const char *origin = http_req_header(r, "Origin");
+	http_set_header(r, "Vary", "Origin");
+	if (origin) {
+		http_set_header(r, "Access-Control-Allow-Origin", origin);
+		http_set_header(r, "Access-Control-Expose-Headers",
+		                "Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, X-Request-Id");
+	}
+}
+
 void auth_gate(http_req *r, auth_need need, auth_scope min, router_handler next)
 {
 	clientip_resolve(r);
+	if (need == AUTH_SDK_KEY)
+		sdk_cors_headers(r);
 	if (need == AUTH_PUBLIC) {
 		next(r);
 		return;

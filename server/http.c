@@ -260,6 +260,12 @@ void http_req_set_client_ip(http_req *r, const char *ip)
 	snprintf(r->ip, sizeof r->ip, "%s", ip);
 }
 
+void http_remove_header(http_req *r, const char *name)
+{
+	while (evhttp_remove_header(evhttp_request_get_output_headers(r->ev), name) == 0)
+		;
+}
+
 void http_set_header(http_req *r, const char *name, const char *value)
 {
 	evhttp_add_header(evhttp_request_get_output_headers(r->ev), name, value);

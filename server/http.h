@@ -81,6 +81,8 @@ void http_req_set_client_ip(http_req *r, const char *ip);
 
 /* Adds a response header (copied). Call before the reply. */
 void http_set_header(http_req *r, const char *name, const char *value);
+/* Removes every response header called name. */
+void http_remove_header(http_req *r, const char *name);
 
 /* The Content-Security-Policy of every HTML reply, with form_action the
  * sources of its form-action directive (a string literal). */

@@ -197,29 +197,15 @@ static void stored(api_result *res, void *arg)
 	free(call);
 }
 
-/* CORS for the POST: auth_gate has already refused an Origin outside the
- * key's allowlist, so whatever Origin reached here may read the answer. It
- * is echoed, never "*", and Vary tells caches the answer depends on it. */
-static void cors_headers(http_req *r)
-{
-	const char *origin = http_req_header(r, "Origin");
-	http_set_header(r, "Vary", "Origin");
-	if (origin) {
-		http_set_header(r, "Access-Control-Allow-Origin", origin);
-		http_set_header(r, "Access-Control-Expose-Headers",
-		                "Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, X-Request-Id");
-	}
-}
-
 static bool json_content_type(const char *ct)
 {
 	size_t n = ct ? strcspn(ct, "; \t") : 0;
 	return n == 16 && !strncasecmp(ct, "application/json", 16);
 }
 
+/* CORS headers were set by auth_gate for every answer on this route. */
 static void rest_ingest(http_req *r)
 {
-	cors_headers(r);
 	if (!json_content_type(http_req_header(r, "Content-Type"))) {
 		http_reply_error(r, 415, "unsupported_media_type",
 		                 "Send the events as application/json: {\"events\": [...]}.");

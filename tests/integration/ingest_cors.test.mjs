@@ -107,6 +107,14 @@ describe('requests from browsers', () => {
 		assert.equal(await stored('cors.refused'), 0);
 	});
 
+	test('refusals of the key itself (401) are readable by the page: the Origin is echoed', async () => {
+		const r = await post('cup_sdk_' + 'A'.repeat(38), APP, 'cors.badkey');
+		assert.equal(r.status, 401, r.body);
+		assert.equal(r.headers['access-control-allow-origin'], APP);
+		assert.match(r.headers['access-control-expose-headers'], /Retry-After/);
+		assert.match(r.headers.vary, /Origin/);
+	});
+
 	test('no Origin (a server-side SDK) is allowed with an allowlisted key, and nothing is echoed', async () => {
 		const r = await post(listed, null, 'cors.server.side');
 		assert.equal(r.status, 202, r.body);
