@@ -248,34 +248,6 @@ static bool id_or_fail(const char *id, api_done_fn done, void *arg)
 	return false;
 }
 
-/* After a committed change to token id, this instance drops its cached copy
- * at once, exactly as the NOTIFY the trigger sent will make it (and every
- * other instance) do: the NOTIFY reaches the listener thread a moment after
- * the commit reply, and the caller's very next request must not win that
- * race here. */
-typedef struct forget_call {
-	char payload[64];          /* "api_token:<id>", the trigger's NOTIFY payload */
-	api_done_fn done;
-	void *arg;
-} forget_call;
-
-static void forget_then_done(api_result *res, void *arg)
-{
-	forget_call *fc = arg;
-	if (res->status == API_OK || res->status == API_CREATED)
-		auth_on_notify(APP_NOTIFY_CHANNEL, fc->payload, NULL);
-	fc->done(res, fc->arg);
-	free(fc);
-}
-
-static forget_call *forget_call_new(const char *id, api_done_fn done, void *arg)
-{
-	forget_call *fc = xmalloc(sizeof *fc);
-	snprintf(fc->payload, sizeof fc->payload, "api_token:%s", id);
-	fc->done = done;
-	fc->arg = arg;
-	return fc;
-}
 
 void api_tokens_get(const api_ctx *ctx, const char *id, api_done_fn done, void *arg)
 {
@@ -412,7 +384,7 @@ void api_tokens_rotate(const api_ctx *ctx, const char *id, api_done_fn done, voi
 	api_audit_params(ctx, audit);
 	const char *params[] = { ctx->org_id, id, audit[0], audit[1], audit[2], audit[3], audit[4], hash, prefix };
 	/* The old token's cached entry lacks its grace window: drop it here too. */
-	api_run(ctx, &ROTATE, params, API_CREATED, forget_then_done, forget_call_new(id, with_secret, sc));
+	api_run(ctx, &ROTATE, params, API_CREATED, with_secret, sc);
 }
 
 static const db_stmt DISABLE = STATE_STMT("api_tokens_disable", REVOKED_GUARD,
@@ -441,7 +413,7 @@ static void run_state(const api_ctx *ctx, const db_stmt *st, const char *id, api
 	const char *audit[5];
 	api_audit_params(ctx, audit);
 	const char *params[] = { ctx->org_id, id, audit[0], audit[1], audit[2], audit[3], audit[4] };
-	api_run(ctx, st, params, API_OK, forget_then_done, forget_call_new(id, done, arg));
+	api_run(ctx, st, params, API_OK, done, arg);
 }
 
 void api_tokens_disable(const api_ctx *ctx, const char *id, api_done_fn done, void *arg)
@@ -531,14 +503,14 @@ static const route_def ROUTES[] = {
 	  "Get one API Token" },
 	{ ROUTER_DELETE, "/api/v1/api-tokens/{id}", ROUTE_NOTIFY_BARRIER, rest_revoke, AUTH_API_TOKEN, AUTH_SCOPE_ADMIN,
 	  "Revoke an API Token now and for good (also ends a rotated-out token's grace window)" },
-	{ ROUTER_POST, "/api/v1/api-tokens/{id}/rotate", 0, rest_rotate, AUTH_API_TOKEN, AUTH_SCOPE_ADMIN,
+	{ ROUTER_POST, "/api/v1/api-tokens/{id}/rotate", ROUTE_NOTIFY_BARRIER, rest_rotate, AUTH_API_TOKEN, AUTH_SCOPE_ADMIN,
 	  "Rotate: a new token now; the old one keeps working for 24 hours and its uses are counted",
 	  NULL, NULL, 201 },
 	{ ROUTER_POST, "/api/v1/api-tokens/{id}/end-grace", ROUTE_NOTIFY_BARRIER, rest_end_grace, AUTH_API_TOKEN, AUTH_SCOPE_ADMIN,
 	  "Cut a rotated-out token off before its 24-hour grace window ends" },
 	{ ROUTER_POST, "/api/v1/api-tokens/{id}/disable", ROUTE_NOTIFY_BARRIER, rest_disable, AUTH_API_TOKEN, AUTH_SCOPE_ADMIN,
 	  "Disable an API Token (reversible)" },
-	{ ROUTER_POST, "/api/v1/api-tokens/{id}/enable", 0, rest_enable, AUTH_API_TOKEN, AUTH_SCOPE_ADMIN,
+	{ ROUTER_POST, "/api/v1/api-tokens/{id}/enable", ROUTE_NOTIFY_BARRIER, rest_enable, AUTH_API_TOKEN, AUTH_SCOPE_ADMIN,
 	  "Enable a disabled API Token" },
 };
 ROUTES_MODULE(api_api_tokens_routes, "API Tokens", ROUTES);

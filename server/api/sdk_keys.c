@@ -243,32 +243,6 @@ static bool id_or_fail(const char *id, api_done_fn done, void *arg)
 	return false;
 }
 
-/* After a committed change to key id, this instance drops its cached copy
- * at once, as the trigger's NOTIFY will make every instance do a moment
- * later: the caller's very next request must not win that race here. */
-typedef struct forget_call {
-	char payload[64];          /* "sdk_key:<id>", the trigger's NOTIFY payload */
-	api_done_fn done;
-	void *arg;
-} forget_call;
-
-static void forget_then_done(api_result *res, void *arg)
-{
-	forget_call *fc = arg;
-	if (res->status == API_OK || res->status == API_CREATED)
-		auth_on_notify(APP_NOTIFY_CHANNEL, fc->payload, NULL);
-	fc->done(res, fc->arg);
-	free(fc);
-}
-
-static forget_call *forget_call_new(const char *id, api_done_fn done, void *arg)
-{
-	forget_call *fc = xmalloc(sizeof *fc);
-	snprintf(fc->payload, sizeof fc->payload, "sdk_key:%s", id);
-	fc->done = done;
-	fc->arg = arg;
-	return fc;
-}
 
 void api_sdk_keys_get(const api_ctx *ctx, const char *id, api_done_fn done, void *arg)
 {
@@ -379,7 +353,7 @@ void api_sdk_keys_rotate(const api_ctx *ctx, const char *id, api_done_fn done, v
 	const char *audit[5];
 	api_audit_params(ctx, audit);
 	const char *params[] = { ctx->org_id, id, audit[0], audit[1], audit[2], audit[3], audit[4], hash, prefix };
-	api_run(ctx, &ROTATE, params, API_CREATED, forget_then_done, forget_call_new(id, with_key, kc));
+	api_run(ctx, &ROTATE, params, API_CREATED, with_key, kc);
 }
 
 /* $1 org, $2 id, $3..$7 audit. Repeating it changes and audits nothing. */
@@ -403,7 +377,7 @@ void api_sdk_keys_revoke(const api_ctx *ctx, const char *id, api_done_fn done, v
 	const char *audit[5];
 	api_audit_params(ctx, audit);
 	const char *params[] = { ctx->org_id, id, audit[0], audit[1], audit[2], audit[3], audit[4] };
-	api_run(ctx, &REVOKE, params, API_OK, forget_then_done, forget_call_new(id, done, arg));
+	api_run(ctx, &REVOKE, params, API_OK, done, arg);
 }
 
 /* ---- REST ---- */
