@@ -50,6 +50,7 @@ typedef struct usage {
 	char grace_ip[46];
 	int64_t requests;     /* OAuth grants: requests and tool calls since the last flush */
 	int64_t tool_calls;
+	char ua[160];         /* OAuth grants: the MCP client's User-Agent (client family) */
 } usage;
 
 static struct {
@@ -209,7 +210,7 @@ void auth_note_tool_call(const auth_principal *p)
 	pthread_mutex_unlock(&pending.lock);
 }
 
-static void note_usage(const auth_principal *p, const char *ip)
+static void note_usage(const auth_principal *p, const char *ip, const char *ua)
 {
 	int64_t now = (int64_t)time(NULL);
 	pthread_mutex_lock(&pending.lock);
@@ -217,6 +218,8 @@ static void note_usage(const auth_principal *p, const char *ip)
 	u->last_used = now;
 	u->requests++;
 	snprintf(u->ip, sizeof u->ip, "%s", ip);
+	if (p->kind == CREDS_JWT && ua && *ua)
+		snprintf(u->ua, sizeof u->ua, "%s", ua);
 	if (p->in_grace) {
 		u->grace_uses++;
 		u->grace_last = now;
@@ -238,16 +241,16 @@ static const db_stmt FLUSH_TOKENS = {
 
 static const db_stmt FLUSH_GRANTS = {
 	"auth_flush_grants",
-	"WITH u AS (SELECT * FROM unnest($1::uuid[], $2::float8[], $3::inet[], $4::int8[], $5::int8[]) "
-	"    AS u(id, at, ip, requests, tool_calls)), "
-	"g AS (UPDATE oauth_grants g SET last_used_at = greatest(g.last_used_at, to_timestamp(u.at)), last_ip = u.ip "
-	"    FROM u WHERE g.id = u.id) "
+	"WITH u AS (SELECT * FROM unnest($1::uuid[], $2::float8[], $3::inet[], $4::int8[], $5::int8[], $6::text[]) "
+	"    AS u(id, at, ip, requests, tool_calls, ua)), "
+	"g AS (UPDATE oauth_grants g SET last_used_at = greatest(g.last_used_at, to_timestamp(u.at)), last_ip = u.ip, "
+	"    user_agent = coalesce(nullif(left(u.ua, 512), ''), g.user_agent) FROM u WHERE g.id = u.id) "
 	"INSERT INTO oauth_grant_usage (grant_id, day, requests, tool_calls) "
 	"SELECT u.id, (now() AT TIME ZONE 'UTC')::date, u.requests, u.tool_calls FROM u "
 	"  JOIN oauth_grants g ON g.id = u.id "
 	"ON CONFLICT (grant_id, day) DO UPDATE SET requests = oauth_grant_usage.requests + excluded.requests, "
 	"  tool_calls = oauth_grant_usage.tool_calls + excluded.tool_calls",
-	5,
+	6,
 };
 
 static const db_stmt FLUSH_KEYS = {
@@ -273,6 +276,20 @@ static void sb_add(sbuf *b, const char *s)
 	b->n += l;
 }
 
+/* Appends s as one double-quoted element of a PostgreSQL array literal. */
+static void sb_add_quoted(sbuf *b, const char *s)
+{
+	char one[2] = { 0, 0 };
+	sb_add(b, "\"");
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			sb_add(b, "\\");
+		one[0] = *s;
+		sb_add(b, one);
+	}
+	sb_add(b, "\"");
+}
+
 static void flush_done(const db_result *res, void *arg)
 {
 	(void)arg;
@@ -290,12 +307,12 @@ void auth_usage_flush(db_pool *db)
 		return;
 	/* Array literals are built only from values we produced: uuids read from
 	 * our own database, IPs that passed inet_pton, and numbers. */
-	sbuf a[6] = { 0 }, k[2] = { 0 }, g[5] = { 0 };
+	sbuf a[6] = { 0 }, k[2] = { 0 }, g[6] = { 0 };
 	for (int i = 0; i < 6; i++)
 		sb_add(&a[i], "{");
 	for (int i = 0; i < 2; i++)
 		sb_add(&k[i], "{");
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 6; i++)
 		sb_add(&g[i], "{");
 	int na = 0, nk = 0, ng = 0;
 	for (usage *u = list, *next; u; u = next) {
@@ -316,6 +333,7 @@ void auth_usage_flush(db_pool *db)
 			sb_add(&g[2], sep), sb_add(&g[2], *u->ip && strcmp(u->ip, "-") ? u->ip : "NULL");
 			snprintf(num, sizeof num, "%s%lld", sep, (long long)u->requests), sb_add(&g[3], num);
 			snprintf(num, sizeof num, "%s%lld", sep, (long long)u->tool_calls), sb_add(&g[4], num);
+			sb_add(&g[5], sep), sb_add_quoted(&g[5], u->ua);
 		} else {
 			const char *sep = nk++ ? "," : "";
 			sb_add(&k[0], sep), sb_add(&k[0], u->id);
@@ -327,10 +345,10 @@ void auth_usage_flush(db_pool *db)
 		sb_add(&a[i], "}");
 	for (int i = 0; i < 2; i++)
 		sb_add(&k[i], "}");
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 6; i++)
 		sb_add(&g[i], "}");
 	if (ng) {
-		const char *params[5] = { g[0].s, g[1].s, g[2].s, g[3].s, g[4].s };
+		const char *params[6] = { g[0].s, g[1].s, g[2].s, g[3].s, g[4].s, g[5].s };
 		if (db_query(db, &FLUSH_GRANTS, params, flush_done, NULL) != DB_OK)
 			log_msg(LOG_WARN, "auth: database unavailable; %d connection usage record(s) dropped", ng);
 	}
@@ -348,7 +366,7 @@ void auth_usage_flush(db_pool *db)
 		free(a[i].s);
 	for (int i = 0; i < 2; i++)
 		free(k[i].s);
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 6; i++)
 		free(g[i].s);
 }
 
@@ -521,7 +539,7 @@ static void admit(http_req *r, auth_need need, auth_scope min, router_handler ne
 		return;
 	}
 	ratelimit_set_headers(r, &rl);
-	note_usage(p, http_req_peer_ip(r));
+	note_usage(p, http_req_peer_ip(r), http_req_user_agent(r));
 	auth_principal *copy = xmalloc(sizeof *copy);
 	*copy = *p;
 	http_req_set_app_data(r, copy, principal_free);

@@ -77,6 +77,7 @@ describe('bad values stop start-up', () => {
 				CUPD_ACCESS_LOG: 'no', CUPD_MAX_BODY_BYTES: '1024', CUPD_TIMEOUT_SECONDS: '1',
 				CUPD_SHUTDOWN_GRACE_SECONDS: '0', CUPD_DEBUG_ROUTES: 'false',
 				CUPD_KEY_ENCRYPTION_KEY: 'ab'.repeat(32),
+				CUPD_CIMD_PINNED_FILE: path.join(SOURCE_DIR, 'deploy', 'cimd-pinned.json'),
 			},
 			timeoutMs: 1500,
 		});

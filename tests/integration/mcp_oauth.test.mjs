@@ -51,6 +51,19 @@ test('E18/B34: an access token from cupd\'s own AS works at /mcp and acts as the
 	assert.equal(usage.ip, '127.0.0.1');
 	assert.equal(usage.calls, 3, 'three tool calls');
 	assert.ok(usage.requests >= 6, 'every request counts');
+
+	// The MCP client's own User-Agent (not the approving browser's) is what
+	// the AI Connections page names the client family from (issue 6).
+	const r = await request({
+		port: f.srv.port, method: 'POST', path: '/mcp',
+		headers: { authorization: `Bearer ${t.access_token}`, 'content-type': 'application/json',
+			accept: 'application/json, text/event-stream', 'user-agent': 'Claude-User' },
+		body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize',
+			params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
+	});
+	assert.equal(r.status, 200, r.body);
+	await waitFor(async () => (await f.sql(`SELECT user_agent FROM oauth_grants WHERE id = '${t.grantId}'`))
+		=== 'Claude-User', { timeoutMs: 5000, what: 'the MCP client\'s User-Agent on the connection' });
 });
 
 test('B9/B10: a read-only connection lists only read tools; a write tool → 403 insufficient_scope', async () => {
