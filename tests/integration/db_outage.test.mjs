@@ -95,10 +95,7 @@ describe('PostgreSQL stops and comes back while cupd runs', () => {
 });
 
 describe('cupd starts while PostgreSQL is down', () => {
-	test('issue 2 "service resumes by itself": CUPD_AUTO_MIGRATE=off, /readyz 503 until the database starts', {
-		todo: 'BUG server/main.c (since 1743ad7): serve() calls prepare_database() before it listens, even with ' +
-			'CUPD_AUTO_MIGRATE=off, so cupd does not answer at all while the database is down and exits 1 after 10 s',
-	}, async (t) => {
+	test('issue 2 "service resumes by itself": CUPD_AUTO_MIGRATE=off, /readyz 503 until the database starts', async (t) => {
 		await cluster.stop();
 		const srv = await startCupd({ cluster, workers: 2, env: { CUPD_AUTO_MIGRATE: 'off' }, waitMs: 3000 });
 		for (let i = 0; i < 4; i++) {

@@ -107,7 +107,7 @@ describe('authentication (A4, B6-B8, E21)', () => {
 	});
 
 	test('A4/B6: a bad token adds error="invalid_token"; a revoked API Token → 401', async () => {
-		const bad = await mcpPost(port, 'cup_api_notarealtokenatall0000000000000000000000', init());
+		const bad = await mcpPost(port, `cup_api_${'notarealtoken'.padEnd(38, '0')}`, init());
 		assert.equal(bad.status, 401, bad.body);
 		const h = bad.headers['www-authenticate'];
 		assert.ok(h.startsWith(`${challenge()}, error="invalid_token"`), h);
