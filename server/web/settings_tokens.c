@@ -617,13 +617,13 @@ typedef struct change {
 	const char *suffix;
 	const char *done;
 	void (*fn)(const api_ctx *ctx, const char *id, api_done_fn done, void *arg);
-	bool narrows;     /* answer only once every instance has it */
+	bool sync;        /* answer only once every instance has applied it */
 } change;
 
 static const change CHANGES[] = {
 	{ "/revoke", "token-revoked", api_tokens_revoke, true },
 	{ "/disable", "token-disabled", api_tokens_disable, true },
-	{ "/enable", "token-enabled", api_tokens_enable, false },
+	{ "/enable", "token-enabled", api_tokens_enable, true },
 	{ "/end-grace", "grace-ended", api_tokens_end_grace, true },
 };
 
@@ -651,7 +651,7 @@ static void on_changed(api_result *res, void *arg)
 		token_path(path, sizeof path, id, "");
 	else
 		snprintf(path, sizeof path, "%s", LIST_PATH);
-	if (c->narrows)
+	if (c->sync)
 		settings_redirect_synced(sr, path, c->done);
 	else
 		settings_redirect(sr, path, c->done);
