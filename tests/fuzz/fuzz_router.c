@@ -122,8 +122,10 @@ static void as_pattern(const uint8_t *data, size_t size)
 		CHECK(rt && !strcmp(rt->pattern, pat) && pat[0] == '/');
 		CHECK(rt->methods == (ROUTER_GET | ROUTER_HEAD));
 		/* Without escapes, a pattern's own text is a path it matches: its
-		 * literals compare equal and each "{name}" is a non-empty value. */
-		if (!strchr(pat, '%')) {
+		 * literals compare equal and each "{name}" is a non-empty value, as
+		 * long as those values fit the parameter buffer (longer ones are
+		 * refused by design). */
+		if (!strchr(pat, '%') && n < ROUTER_PARAM_BUF) {
 			router_match m;
 			CHECK(router_find(s, ROUTER_HEAD, pat, n, &m) == ROUTER_FOUND);
 			check_params(&m);
