@@ -45,7 +45,16 @@ void log_time_iso(char out[32])
 		strftime(cached_prefix, sizeof cached_prefix, "%Y-%m-%dT%H:%M:%S", &tm);
 		cached_sec = tv.tv_sec;
 	}
-	snprintf(out, 32, "%s.%03dZ", cached_prefix, (int)(tv.tv_usec / 1000));
+	/* Per request: the cached seconds, then milliseconds by hand (no printf). */
+	size_t n = strlen(cached_prefix);
+	int ms = (int)(tv.tv_usec / 1000);
+	memcpy(out, cached_prefix, n);
+	out[n] = '.';
+	out[n + 1] = (char)('0' + ms / 100);
+	out[n + 2] = (char)('0' + ms / 10 % 10);
+	out[n + 3] = (char)('0' + ms % 10);
+	out[n + 4] = 'Z';
+	out[n + 5] = '\0';
 }
 
 void log_json_escape(char *buf, size_t cap, size_t *len, const char *s)
@@ -138,6 +147,14 @@ static int put_int(char *out, const char *prefix, long long v)
 	return n;
 }
 
+/* Appends a string known to be short and clean (our own constants). */
+static void append_lit(char *line, size_t *n, const char *s)
+{
+	size_t l = strlen(s);
+	memcpy(line + *n, s, l);
+	*n += l;
+}
+
 void log_access(const log_access_entry *e)
 {
 	if (!access_enabled)
@@ -148,8 +165,12 @@ void log_access(const log_access_entry *e)
 	log_time_iso(ts);
 	char *line = access_buf + access_len;
 	size_t cap = ACCESS_LINE, n;
-	n = (size_t)snprintf(line, cap, "{\"time\":\"%s\",\"msg\":\"request\",\"method\":\"%s\",\"route\":\"",
-	                     ts, e->method);
+	n = 0;
+	append_lit(line, &n, "{\"time\":\"");
+	append_lit(line, &n, ts);
+	append_lit(line, &n, "\",\"msg\":\"request\",\"method\":\"");
+	append_lit(line, &n, e->method); /* ours: GET, POST, ... */
+	append_lit(line, &n, "\",\"route\":\"");
 	log_json_escape(line, cap - 200, &n, e->route);
 	memcpy(line + n, "\",\"path\":\"", 10);
 	n += 10;
