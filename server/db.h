@@ -25,7 +25,7 @@ typedef struct db_pool db_pool;
  * that runs them; the pool prepares each once per connection. */
 typedef struct db_stmt {
 	const char *name;     /* unique server-side name, e.g. "health_ping" */
-	const char *sql;      /* with $1..$n placeholders; never built from input */
+	const char *sql;      /* with $1..$n parameters; never built from input */
 	int nparams;
 } db_stmt;
 

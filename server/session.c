@@ -347,7 +347,7 @@ void session_require(http_req *r, session_fn done, void *arg)
 
 /* Audit rows for a user event: one per org the user belongs to, or one
  * without org when they belong to none. src is the CTE with (id, user_id);
- * ip and ua are the placeholders of the client IP and User-Agent. */
+ * ip and ua are the parameter numbers of the client IP and User-Agent. */
 #define AUDIT_PER_ORG(action, src, ip, ua)                                                                  \
 	" aud AS (INSERT INTO audit_events (org_id, actor_kind, actor_id, actor_user_id, action,"               \
 	"   target_kind, target_id, ip, user_agent, metadata)"                                                   \
