@@ -57,6 +57,16 @@ void api_fail(api_status st, const char *field, const char *message, api_done_fn
 	done(&res, arg);
 }
 
+bool api_uuid_or_not_found(const char *id, const char *what, api_done_fn done, void *arg)
+{
+	if (api_is_uuid(id))
+		return true;
+	char msg[120];
+	snprintf(msg, sizeof msg, "No %s with this id in your organization.", what);
+	api_fail(API_NOT_FOUND, NULL, msg, done, arg);
+	return false;
+}
+
 static api_status map_sqlstate(const char *s)
 {
 	if (!strcmp(s, "CU404") || !strcmp(s, "P0002"))

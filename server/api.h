@@ -69,6 +69,11 @@ void api_run(const api_ctx *ctx, const db_stmt *st, const char *const *params, a
 /* Completes with an error without touching the database. */
 void api_fail(api_status st, const char *field, const char *message, api_done_fn done, void *arg);
 
+/* True when id is a uuid. Otherwise completes with API_NOT_FOUND ("No
+ * <what> with this id in your organization.") and returns false: a
+ * malformed id is simply not found, and never reaches a SQL cast. */
+bool api_uuid_or_not_found(const char *id, const char *what, api_done_fn done, void *arg);
+
 /* ---- REST adapter ---- */
 /* Maps res to an HTTP reply: 200/201 with data, 400 (+ "field"), 403, 404,
  * 409, 503 + Retry-After, 500; adds the ETag and answers 304 when the

@@ -33,11 +33,6 @@ static const char *const CHANNELS[] = { "email", "webhook", "slack", NULL };
 	" 'enabled', " a ".enabled, 'created_by', " a ".created_by, 'created_at', " a ".created_at," \
 	" 'updated_at', " a ".updated_at)"
 
-static void not_found(api_done_fn done, void *arg)
-{
-	api_fail(API_NOT_FOUND, NULL, "Not found.", done, arg);
-}
-
 /* ---- target checks ---- */
 
 bool api_alerts_email_ok(const char *s)
@@ -141,10 +136,8 @@ static const db_stmt GET = {
 
 void api_alerts_get(const api_ctx *ctx, const char *id, api_done_fn done, void *arg)
 {
-	if (!api_is_uuid(id)) {
-		not_found(done, arg);
+	if (!api_uuid_or_not_found(id, "alert rule", done, arg))
 		return;
-	}
 	const char *params[] = { ctx->org_id, id };
 	api_run(ctx, &GET, params, API_OK, done, arg);
 }
@@ -295,10 +288,8 @@ static const db_stmt UPDATE = {
 void api_alerts_update(const api_ctx *ctx, const char *id, const api_alert_patch *p, api_done_fn done, void *arg)
 {
 	const char *svc_id = NULL, *svc_slug = NULL, *target_kind = NULL;
-	if (!api_is_uuid(id)) {
-		not_found(done, arg);
+	if (!api_uuid_or_not_found(id, "alert rule", done, arg))
 		return;
-	}
 	if (!p->name && !p->set_service && !p->condition && !p->min_status && !p->has_error_rate && !p->channel &&
 	    !p->target && !p->has_enabled) {
 		fail(NULL, "send at least one field to change", done, arg);
@@ -354,10 +345,8 @@ static const db_stmt DELETE = {
 
 void api_alerts_delete(const api_ctx *ctx, const char *id, api_done_fn done, void *arg)
 {
-	if (!api_is_uuid(id)) {
-		not_found(done, arg);
+	if (!api_uuid_or_not_found(id, "alert rule", done, arg))
 		return;
-	}
 	const char *a[5];
 	api_audit_params(ctx, a);
 	const char *params[] = { ctx->org_id, id, a[0], a[1], a[2], a[3], a[4] };

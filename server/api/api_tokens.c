@@ -240,18 +240,9 @@ static const db_stmt GET = {
 
 /* Ids are checked before SQL sees them: anything that is not a uuid is
  * simply not found (and never reaches a cast that would answer 400). */
-static bool id_or_fail(const char *id, api_done_fn done, void *arg)
-{
-	if (api_is_uuid(id))
-		return true;
-	api_fail(API_NOT_FOUND, NULL, "No API Token with this id in your organization.", done, arg);
-	return false;
-}
-
-
 void api_tokens_get(const api_ctx *ctx, const char *id, api_done_fn done, void *arg)
 {
-	if (!id_or_fail(id, done, arg))
+	if (!api_uuid_or_not_found(id, "API Token", done, arg))
 		return;
 	const char *params[] = { ctx->org_id, id };
 	api_run(ctx, &GET, params, API_OK, done, arg);
@@ -369,7 +360,7 @@ static const db_stmt ROTATE = {
 
 void api_tokens_rotate(const api_ctx *ctx, const char *id, api_done_fn done, void *arg)
 {
-	if (!id_or_fail(id, done, arg))
+	if (!api_uuid_or_not_found(id, "API Token", done, arg))
 		return;
 	secret_call *sc = secret_call_new(NULL, done, arg);
 	if (!creds_generate(CREDS_API_TOKEN, sc->secret)) {
@@ -408,7 +399,7 @@ static const db_stmt END_GRACE = STATE_STMT("api_tokens_end_grace",
 
 static void run_state(const api_ctx *ctx, const db_stmt *st, const char *id, api_done_fn done, void *arg)
 {
-	if (!id_or_fail(id, done, arg))
+	if (!api_uuid_or_not_found(id, "API Token", done, arg))
 		return;
 	const char *audit[5];
 	api_audit_params(ctx, audit);

@@ -15,11 +15,6 @@
 static const char *const STATUSES[] = { "investigating", "identified", "monitoring", "resolved", NULL };
 static const char *const SEVERITIES[] = { "minor", "major", "critical", NULL };
 
-static void not_found(api_done_fn done, void *arg)
-{
-	api_fail(API_NOT_FOUND, NULL, "Not found.", done, arg);
-}
-
 /* ---- API layer ---- */
 
 /* Filters: $5 status or 'open', $6 service id, $7 service slug, $8 since, $9 severity. */
@@ -77,10 +72,8 @@ static const db_stmt GET = {
 
 void api_incidents_get(const api_ctx *ctx, const char *id, api_done_fn done, void *arg)
 {
-	if (!api_is_uuid(id)) {
-		not_found(done, arg);
+	if (!api_uuid_or_not_found(id, "incident", done, arg))
 		return;
-	}
 	const char *params[] = { ctx->org_id, id };
 	api_run(ctx, &GET, params, API_OK, done, arg);
 }
@@ -165,10 +158,8 @@ static const db_stmt UPDATE = {
 void api_incidents_update(const api_ctx *ctx, const char *id, const api_incident_patch *p, api_done_fn done,
                           void *arg)
 {
-	if (!api_is_uuid(id)) {
-		not_found(done, arg);
+	if (!api_uuid_or_not_found(id, "incident", done, arg))
 		return;
-	}
 	if (!p->title && !p->status && !p->severity) {
 		api_fail(API_INVALID, NULL, "send at least one of title, status and severity", done, arg);
 		return;
@@ -210,10 +201,8 @@ static const db_stmt ACK = {
 
 void api_incidents_acknowledge(const api_ctx *ctx, const char *id, api_done_fn done, void *arg)
 {
-	if (!api_is_uuid(id)) {
-		not_found(done, arg);
+	if (!api_uuid_or_not_found(id, "incident", done, arg))
 		return;
-	}
 	const char *a[5];
 	api_audit_params(ctx, a);
 	const char *params[] = { ctx->org_id, id, a[0], a[1], a[2], a[3], a[4] };

@@ -12,11 +12,6 @@
 
 #define RUNBOOK_JSON(a) "json_build_object(" RUNBOOK_FIELDS(a) ", 'body', " a ".body)"
 
-static void not_found(api_done_fn done, void *arg)
-{
-	api_fail(API_NOT_FOUND, NULL, "Not found.", done, arg);
-}
-
 /* ---- API layer ---- */
 
 /* Filters: $5 search text, $6 service id, $7 service slug. */
@@ -61,10 +56,8 @@ static const db_stmt GET = {
 
 void api_runbooks_get(const api_ctx *ctx, const char *id, api_done_fn done, void *arg)
 {
-	if (!api_is_uuid(id)) {
-		not_found(done, arg);
+	if (!api_uuid_or_not_found(id, "runbook", done, arg))
 		return;
-	}
 	const char *params[] = { ctx->org_id, id };
 	api_run(ctx, &GET, params, API_OK, done, arg);
 }
@@ -144,10 +137,8 @@ void api_runbooks_update(const api_ctx *ctx, const char *id, const api_runbook_p
                          void *arg)
 {
 	const char *svc_id, *svc_slug;
-	if (!api_is_uuid(id)) {
-		not_found(done, arg);
+	if (!api_uuid_or_not_found(id, "runbook", done, arg))
 		return;
-	}
 	if (!p->title && !p->body && !p->set_service) {
 		api_fail(API_INVALID, NULL, "send at least one of title, body and service", done, arg);
 		return;
@@ -175,10 +166,8 @@ static const db_stmt DELETE = {
 
 void api_runbooks_delete(const api_ctx *ctx, const char *id, api_done_fn done, void *arg)
 {
-	if (!api_is_uuid(id)) {
-		not_found(done, arg);
+	if (!api_uuid_or_not_found(id, "runbook", done, arg))
 		return;
-	}
 	const char *a[5];
 	api_audit_params(ctx, a);
 	const char *params[] = { ctx->org_id, id, a[0], a[1], a[2], a[3], a[4] };

@@ -235,18 +235,9 @@ static const db_stmt GET = {
 	2,
 };
 
-static bool id_or_fail(const char *id, api_done_fn done, void *arg)
-{
-	if (api_is_uuid(id))
-		return true;
-	api_fail(API_NOT_FOUND, NULL, "No SDK Key with this id in your organization.", done, arg);
-	return false;
-}
-
-
 void api_sdk_keys_get(const api_ctx *ctx, const char *id, api_done_fn done, void *arg)
 {
-	if (!id_or_fail(id, done, arg))
+	if (!api_uuid_or_not_found(id, "SDK Key", done, arg))
 		return;
 	const char *params[] = { ctx->org_id, id };
 	api_run(ctx, &GET, params, API_OK, done, arg);
@@ -339,7 +330,7 @@ static const db_stmt ROTATE = {
 
 void api_sdk_keys_rotate(const api_ctx *ctx, const char *id, api_done_fn done, void *arg)
 {
-	if (!id_or_fail(id, done, arg))
+	if (!api_uuid_or_not_found(id, "SDK Key", done, arg))
 		return;
 	key_call *kc = key_call_new(ctx, NULL, done, arg);
 	if (!creds_generate(CREDS_SDK_KEY, kc->secret)) {
@@ -372,7 +363,7 @@ static const db_stmt REVOKE = {
 
 void api_sdk_keys_revoke(const api_ctx *ctx, const char *id, api_done_fn done, void *arg)
 {
-	if (!id_or_fail(id, done, arg))
+	if (!api_uuid_or_not_found(id, "SDK Key", done, arg))
 		return;
 	const char *audit[5];
 	api_audit_params(ctx, audit);
