@@ -107,10 +107,10 @@ void settings_fail_api(settings_req *sr, const api_result *res);
  * done=<done>: the code of a notice from settings_notice_text. */
 void settings_redirect(settings_req *sr, const char *path, const char *done);
 
-/* For changes that end or narrow a credential (revoke, disable, rotate an
- * SDK Key, end a grace period, revoke an AI Connection, change a role):
+/* For changes that end, narrow or re-time a credential (revoke, disable,
+ * enable, rotate, end a grace period, revoke an AI Connection, change a role):
  * the same as settings_redirect, or fn(sr, data), but only once every
- * instance has applied the change (app_notify_barrier, at most 500 ms), so
+ * instance has applied the change (app_notify_barrier, at most 2 s), so
  * the next request to any instance already sees it. data is kept (incref)
  * until fn returns; path and done are copied. */
 void settings_redirect_synced(settings_req *sr, const char *path, const char *done);

@@ -599,7 +599,9 @@ static void on_rotated(api_result *res, void *arg)
 		settings_fail_api(sr, res);
 		return;
 	}
-	render_created(sr, res->data);
+	/* The old token enters its grace window: every instance must know
+	 * before its next use, or that use is neither counted nor shown. */
+	settings_after_sync(sr, res->data, render_created);
 }
 
 static void rotate_ready(settings_req *sr)
